@@ -1,0 +1,7 @@
+"""Allow `python -m actionlab`."""
+
+import sys
+
+from actionlab.cli import main
+
+sys.exit(main())

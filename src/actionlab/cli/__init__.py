@@ -1,0 +1,53 @@
+"""The `actionlab` command: one module per verb in this package, each with `register(subparsers)`.
+
+A verb module defines `register(sub: argparse._SubParsersAction) -> None`, which adds its parser and sets
+`func=<callable(args) -> int>` as the parser default. Errors of type ActionlabError become one line on
+stderr and exit code 1; any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from actionlab import __version__
+from actionlab.errors import ActionlabError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every verb module found in this package."""
+    parser = argparse.ArgumentParser(
+        prog="actionlab",
+        description="Video action recognition: index datasets, extract features, train, compare, predict.",
+    )
+    parser.add_argument("--version", action="version", version=f"actionlab {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ActionlabError as err:
+        print(f"actionlab {args.verb}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"actionlab {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
