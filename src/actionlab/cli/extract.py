@@ -1,0 +1,45 @@
+"""`actionlab extract --dataset SPEC --features NAME`: fill the resumable feature store, list skipped videos."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from actionlab.cache import cache_dir
+from actionlab.data import add_dataset_args, dataset_from_args
+from actionlab.features import create_extractor, extract
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `extract` verb."""
+    parser = sub.add_parser("extract", help="extract features of a dataset into a resumable feature store")
+    add_dataset_args(parser)
+    parser.add_argument("--features", required=True, metavar="NAME",
+                        help="sift-bow, cnn2d:<backbone>, cnn3d:<backbone>, flow:farneback or flow:dis")
+    parser.add_argument("--store", metavar="DIR", help="store root (default: the actionlab cache/features)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N videos (train, val, test order)")
+    parser.add_argument("--weights", metavar="W", help="cnn weights: imagenet, a .pt/.pth/.safetensors file or "
+                                                        "an actionlab run directory (default: random, seeded)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
+    parser.add_argument("--workers", type=int, default=2, help="decoding threads (default 2)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Extract; exit 1 only when videos were asked for and none is in the store."""
+    dataset = dataset_from_args(args)
+    options = {}
+    if args.features.startswith(("cnn2d:", "cnn3d:")):
+        options = {"weights": args.weights, "device": args.device}
+    extractor = create_extractor(args.features, **options)
+    root = Path(args.store) if args.store else cache_dir("features")
+    summary = extract(dataset, extractor, root, limit=args.limit, progress=not args.no_progress,
+                      workers=args.workers)
+    for path, reason in summary.skipped:
+        print(f"actionlab extract: skipped: {path}: {reason}", file=sys.stderr)
+    print(f"store: {summary.store}")
+    print(f"videos: {summary.done} extracted, {summary.already} already in store, {len(summary.skipped)} skipped")
+    print(f"time: {summary.seconds:.1f} s, {summary.items_per_s:.2f} videos/s")
+    return 0 if summary.done + summary.already > 0 or not summary.skipped else 1

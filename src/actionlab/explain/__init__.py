@@ -1,0 +1,16 @@
+"""Where a network looks: Grad-CAM heat maps for 2D (frame) and 3D (clip) models, and colour overlays.
+
+Public API:
+
+- `grad_cam(model, inputs, target_layer=None, class_idx=None) -> np.ndarray` float32 in [0, 1]:
+  inputs `(N, C, H, W)` (a 2D model over N frames) give `(N, H, W)`; inputs `(B, C, T, H, W)` (a 3D model)
+  give `(B, T, H, W)`, the coarse space-time map upsampled trilinearly. `target_layer` defaults to the last
+  `nn.Conv2d` / `nn.Conv3d` of the model; `class_idx` (int, per-sample sequence or None = predicted class).
+- `find_target_layer(model) -> nn.Module`.
+- `overlay(frames uint8 (N, H, W, 3) RGB, cams (N, h, w), alpha=0.4) -> uint8 (N, H, W, 3)` with OpenCV's
+  JET colormap.
+"""
+
+from actionlab.explain.gradcam import find_target_layer, grad_cam, overlay
+
+__all__ = ["find_target_layer", "grad_cam", "overlay"]

@@ -1,0 +1,53 @@
+"""`cnn3d:<backbone>`: one feature vector per clip (K x D) from a torchvision video model (Kinetics)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from actionlab.errors import FeatureError
+from actionlab.features.torchbase import TorchExtractor, common_config, video_fps_and_count
+from actionlab.features.weights import build_torchvision
+from actionlab.sampling import MultiClipSampler
+from actionlab.video import read_frames
+
+VIDEO_BACKBONES = {"r3d_18": "fc", "mc3_18": "fc", "r2plus1d_18": "fc", "s3d": "classifier"}
+# The normalisation torchvision's Kinetics-400 weight enums use (VideoClassification transforms).
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+class Cnn3dExtractor(TorchExtractor):
+    """Clip features: `num_clips` clips of `clip_len` frames resized to `size` x `size`."""
+
+    mean = KINETICS_MEAN
+    std = KINETICS_STD
+    model_dims = 5
+
+    def __init__(self, backbone: str = "r3d_18", *, weights: str | Path | None = None, num_clips: int = 2,
+                 clip_len: int = 16, stride: int = 1, size: int = 112, seed: int = 0, bf16: bool = False,
+                 device: str | None = None) -> None:
+        if backbone not in VIDEO_BACKBONES:
+            raise FeatureError(None, f"unknown cnn3d backbone {backbone!r}; known: {sorted(VIDEO_BACKBONES)}")
+        self.sampler = MultiClipSampler(num_clips, clip_len, stride)
+        self.size = size
+        self.config = common_config(f"cnn3d:{backbone}", weights, seed, size, bf16, num_clips=num_clips,
+                                    clip_len=clip_len, stride=stride)
+        head = VIDEO_BACKBONES[backbone]
+        net = build_torchvision(backbone, weights, seed, (head + ".",))
+        setattr(net, head, nn.Identity())
+        self._setup(net, device, bf16)
+
+    def decode(self, path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
+        """Frames (K, T, H, W, 3) and indices (K, T)."""
+        fps, n = video_fps_and_count(path)
+        idx = self.sampler.sample(n)
+        frames = read_frames(path, idx.reshape(-1), size=(self.size, self.size))
+        return frames.reshape(*idx.shape, *frames.shape[1:]), idx, fps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, T, 3, H, W) → (K, D)."""
+        return self.model(x.transpose(1, 2).contiguous()).flatten(1)

@@ -1,0 +1,83 @@
+"""`sift-bow`: SIFT descriptors on sampled grayscale frames, a k-means codebook, pooled bag-of-words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.metrics import pairwise_distances_argmin
+
+from actionlab.errors import FeatureError
+from actionlab.features.base import Extractor, FeatureArray
+from actionlab.features.torchbase import video_fps_and_count
+from actionlab.sampling import UniformSampler
+from actionlab.video import read_frames
+
+POOLS = ("max", "mean", "sum")
+
+
+class SiftBowExtractor(Extractor):
+    """Bag of SIFT words: per-frame L1 histograms over a k-word codebook, pooled to one (1, k) vector."""
+
+    needs_fit = True
+
+    def __init__(self, *, k: int = 128, num_frames: int = 12, size: int = 160, pool: str = "max",
+                 max_descriptors: int = 20000, seed: int = 0) -> None:
+        if pool not in POOLS:
+            raise FeatureError(None, f"sift-bow pool must be one of {POOLS}, got {pool!r}")
+        self.k, self.size, self.pool, self.seed = k, size, pool, seed
+        self.max_descriptors = max_descriptors
+        self.sampler = UniformSampler(num_frames)
+        self.config = {"name": "sift-bow", "k": k, "num_frames": num_frames, "size": size, "pool": pool,
+                       "max_descriptors": max_descriptors, "seed": seed}
+        self.codebook: np.ndarray | None = None
+        self.fitted_on: list[Path] = []
+
+    def descriptors(self, path: str | Path) -> tuple[list[np.ndarray], np.ndarray, float]:
+        """SIFT descriptors per sampled frame, the frame indices and the fps."""
+        fps, n = video_fps_and_count(path)
+        idx = self.sampler.sample(n)
+        sift = cv2.SIFT_create()
+        out = []
+        for frame in read_frames(path, idx, size=self.size):
+            _, desc = sift.detectAndCompute(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), None)
+            out.append(np.zeros((0, 128), np.float32) if desc is None else desc)
+        return out, idx, fps
+
+    def fit(self, paths: list[Path]) -> None:
+        """Fit the codebook on descriptors of the given (training) videos, subsampled for speed."""
+        self.fitted_on = [Path(p) for p in paths]
+        descs = [d for p in paths for d in self.descriptors(p)[0]]
+        data = np.concatenate(descs) if descs else np.zeros((0, 128), np.float32)
+        if len(data) < self.k:
+            raise FeatureError(None, f"sift-bow: only {len(data)} descriptors in {len(paths)} training videos, "
+                                     f"fewer than k={self.k}; use a smaller k or more videos")
+        rng = np.random.default_rng(self.seed)
+        if len(data) > self.max_descriptors:
+            data = data[rng.choice(len(data), self.max_descriptors, replace=False)]
+        km = MiniBatchKMeans(self.k, random_state=self.seed, n_init=3, batch_size=2048).fit(data)
+        self.codebook = km.cluster_centers_.astype(np.float32)
+
+    def transform(self, path: str | Path) -> FeatureArray:
+        """Pooled histogram (1, k)."""
+        if self.codebook is None:
+            raise FeatureError(path, "sift-bow codebook not fitted: call fit() on the training videos first")
+        descs, idx, fps = self.descriptors(path)
+        hists = np.zeros((len(descs), self.k), np.float32)
+        for i, d in enumerate(descs):
+            if len(d):
+                words = pairwise_distances_argmin(d, self.codebook)
+                hists[i] = np.bincount(words, minlength=self.k) / len(d)
+        pooled = {"max": hists.max(0), "mean": hists.mean(0), "sum": hists.sum(0)}[self.pool]
+        return FeatureArray(pooled[None].astype(np.float32), idx, fps)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The codebook, saved by the store."""
+        return {} if self.codebook is None else {"codebook": self.codebook}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore the codebook."""
+        if "codebook" in state:
+            self.codebook = np.asarray(state["codebook"], np.float32)

@@ -1,0 +1,204 @@
+"""FeatureStore: one directory per (dataset, extractor config), one atomic .npz file per video.
+
+Layout of `<root>/<dataset>/<extractor-slug>-<config-hash>/`:
+  config.json   extractor config + hash (a changed config is a different directory: never stale features)
+  state.npz     what the extractor learned in fit() (sift-bow codebook), so a rerun does not refit
+  items/*.npz   per video: values, indices, fps, label, split, path; written to a temp file then os.replace'd,
+                so kill -9 leaves only finished items (plus ignored .tmp files)
+  skipped.json  {path: reason} for videos that could not be extracted
+  stats.npz     training-split mean/std per feature dimension, applied by get(normalize=True)
+  writer.lock   pid of the running writer; a second writer refuses while that process lives
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actionlab.errors import FeatureError
+from actionlab.features.base import Extractor, FeatureArray, config_hash
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """One stored video: its features plus label, split and path."""
+
+    features: FeatureArray
+    label: int
+    split: str
+    path: str
+
+
+def item_key(path: str | Path) -> str:
+    """File-name key of a video: hash of its absolute path."""
+    return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
+
+
+def atomic_write(target: Path, write) -> None:
+    """Call write(tmp_path) then os.replace it onto `target`, so readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class FeatureStore:
+    """Read/write access to one store directory (see the module docstring for its layout)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        cfg = self.path / "config.json"
+        if not cfg.is_file():
+            raise FeatureError(self.path, "not a feature store (no config.json); run `actionlab extract` first")
+        meta = json.loads(cfg.read_text())
+        self.config: dict[str, Any] = meta["config"]
+        self.hash: str = meta["hash"]
+        self.items_dir = self.path / "items"
+
+    @classmethod
+    def open(cls, root: str | Path, dataset: str, extractor: Extractor) -> "FeatureStore":
+        """Open (creating if needed) the store of `dataset` features made by `extractor`'s exact config."""
+        digest = config_hash(extractor.config)
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in dataset) or "dataset"
+        path = Path(root) / safe / f"{extractor.slug}-{digest}"
+        (path / "items").mkdir(parents=True, exist_ok=True)
+        if not (path / "config.json").is_file():
+            text = json.dumps({"config": extractor.config, "hash": digest}, indent=1, default=str)
+            atomic_write(path / "config.json", lambda tmp: Path(tmp).write_text(text))
+        return cls(path)
+
+    def _item_path(self, path: str | Path) -> Path:
+        return self.items_dir / f"{item_key(path)}.npz"
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, (str, Path)) and self._item_path(path).is_file()
+
+    def keys(self) -> list[str]:
+        """Paths of every stored video."""
+        return [str(np.load(f)["path"]) for f in sorted(self.items_dir.glob("[!.]*.npz"))]
+
+    def put(self, path: str | Path, features: FeatureArray, label: int, split: str) -> None:
+        """Store one video's features atomically."""
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, values=features.values, indices=features.indices, fps=features.fps,
+                         label=label, split=split, path=str(path))
+        atomic_write(self._item_path(path), write)
+
+    def item(self, path: str | Path) -> StoredItem:
+        """Everything stored for one video (features not normalised)."""
+        file = self._item_path(path)
+        if not file.is_file():
+            reason = self.skipped.get(str(path), "not extracted yet")
+            raise FeatureError(path, f"no features in store {self.path}: {reason}")
+        with np.load(file) as z:
+            fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
+            return StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))
+
+    def get(self, sample: Any, normalize: bool = True) -> FeatureArray:
+        """Features of a Sample (or path); float features are standardised with the training mean/std."""
+        fa = self.item(getattr(sample, "path", sample)).features
+        stats = self.stats
+        if not normalize or stats is None or fa.values.dtype == np.uint8:
+            return fa
+        mean, std = stats
+        return FeatureArray(((fa.values - mean) / std).astype(np.float32), fa.indices, fa.fps)
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """{path: reason} of videos that could not be extracted."""
+        file = self.path / "skipped.json"
+        return json.loads(file.read_text()) if file.is_file() else {}
+
+    def add_skipped(self, path: str | Path, reason: str) -> None:
+        """Record a skipped video."""
+        data = self.skipped | {str(path): reason}
+        atomic_write(self.path / "skipped.json", lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1)))
+
+    @property
+    def stats(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mean, std) over the last axis of the training features, or None before compute_stats()."""
+        file = self.path / "stats.npz"
+        if not file.is_file():
+            return None
+        with np.load(file) as z:
+            return z["mean"], z["std"]
+
+    def compute_stats(self) -> None:
+        """Mean/std per feature dimension over all rows of the training-split items (float features only)."""
+        rows = []
+        for f in sorted(self.items_dir.glob("[!.]*.npz")):
+            with np.load(f) as z:
+                if str(z["split"]) == "train" and z["values"].dtype != np.uint8:
+                    rows.append(z["values"].reshape(-1, z["values"].shape[-1]).astype(np.float64))
+        if not rows:
+            return
+        data = np.concatenate(rows)
+        mean, std = data.mean(0), data.std(0)
+        std = np.where(std < 1e-6, 1.0, std)  # constant dimensions: leave them centred, not divided by 0
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
+        atomic_write(self.path / "stats.npz", write)
+
+    def save_state(self, state: dict[str, np.ndarray]) -> None:
+        """Keep the extractor's fitted arrays."""
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **state)
+        atomic_write(self.path / "state.npz", write)
+
+    def load_state(self) -> dict[str, np.ndarray] | None:
+        """The extractor's fitted arrays, or None when not fitted yet."""
+        file = self.path / "state.npz"
+        if not file.is_file():
+            return None
+        with np.load(file) as z:
+            return {k: z[k] for k in z.files}
+
+    def lock(self) -> None:
+        """Become the only writer; refuse clearly while another live process holds the lock."""
+        file = self.path / "writer.lock"
+        for _ in range(2):
+            try:
+                fd = os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    pid = int(file.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and _pid_alive(pid):
+                    raise FeatureError(self.path, f"another extract (pid {pid}) is writing this store; wait for "
+                                                  f"it, or delete {file.name} if that process is gone") from None
+                file.unlink(missing_ok=True)  # stale lock from a killed run
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            return
+        raise FeatureError(self.path, "could not take the writer lock")
+
+    def unlock(self) -> None:
+        """Release the writer lock."""
+        (self.path / "writer.lock").unlink(missing_ok=True)

@@ -1,0 +1,93 @@
+"""Shared machinery of the torch extractors: device, bf16 autocast, channels_last, decode/compute split."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from actionlab.errors import FeatureError
+from actionlab.features.base import Extractor, FeatureArray
+from actionlab.video import probe
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def pick_device(device: str | None) -> torch.device:
+    """`None` means CUDA when present, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise FeatureError(None, "--device cuda asked but no CUDA device is available")
+    return torch.device(device)
+
+
+class TorchExtractor(Extractor):
+    """Base for CNN extractors: `decode(path)` (I/O, thread-safe) then `compute(decoded)` (the network)."""
+
+    model: nn.Module
+    device: torch.device
+    bf16: bool
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def _setup(self, model: nn.Module, device: str | None, bf16: bool) -> None:
+        self.device = pick_device(device)
+        self.bf16 = bf16
+        self.model = model.eval().to(self.device)
+        if self.device.type == "cpu" and self.model_dims == 4:
+            # channels_last speeds up oneDNN convolutions on CPU; values are unchanged.
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    model_dims: int = 4
+
+    def decode(self, path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
+        """Read the sampled frames: (frames uint8, indices, fps)."""
+        raise NotImplementedError
+
+    def to_input(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (..., H, W, 3) → normalised float tensor (..., 3, H, W) on the device."""
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).float().div_(255)
+        mean = torch.tensor(self.mean, device=self.device)
+        std = torch.tensor(self.std, device=self.device)
+        x = (x - mean) / std
+        return x.movedim(-1, -3)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast when asked, else a no-op."""
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the feature network on a batch."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def compute(self, decoded: tuple[np.ndarray, np.ndarray, float]) -> FeatureArray:
+        """Features of one decoded video."""
+        frames, indices, fps = decoded
+        with self.autocast():
+            out = self.forward(self.to_input(frames))
+        return FeatureArray(out.float().cpu().numpy(), indices, fps)
+
+    def transform(self, path: str | Path) -> FeatureArray:
+        """Decode then compute."""
+        return self.compute(self.decode(path))
+
+
+def video_fps_and_count(path: str | Path) -> tuple[float, int]:
+    """(fps, decodable frame count) from video.probe."""
+    info = probe(path)
+    return float(info.fps), int(info.num_frames)
+
+
+def common_config(name: str, weights: Any, seed: int, size: int, bf16: bool, **more: Any) -> dict[str, Any]:
+    """Config fields every CNN extractor records (device is not part of it: it does not change features much)."""
+    return {"name": name, "weights": None if weights is None else str(weights), "seed": seed, "size": size,
+            "bf16": bf16, **more}

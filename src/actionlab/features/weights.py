@@ -1,0 +1,78 @@
+"""Loading backbone weights: None (random, seeded), "imagenet" (torchvision DEFAULT), a state-dict file, a run dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from actionlab.errors import CheckpointError
+
+
+def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_keys: tuple[str, ...]) -> nn.Module:
+    """Build torchvision model `arch` with the requested weights; the classifier is removed by the caller."""
+    if weights == "imagenet":
+        return _download(arch)
+    torch.manual_seed(seed)
+    try:
+        model = torchvision.models.get_model(arch, weights=None)
+    except ValueError as err:
+        raise CheckpointError(None, f"unknown torchvision model {arch!r}: {err}") from None
+    if weights is not None:
+        load_state_file(model, Path(weights), head_keys)
+    return model
+
+
+def _download(arch: str) -> nn.Module:
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    try:
+        return torchvision.models.get_model(arch, weights="DEFAULT")
+    except Exception as err:  # noqa: BLE001 - any download/IO failure means the same to the user
+        raise CheckpointError(
+            arch, f"pretrained weights unavailable ({type(err).__name__}); put torchvision's checkpoint file "
+            f"in {hub} (or set TORCH_HOME) or pass --weights PATH to a .pt/.pth/.safetensors state dict") from None
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a .safetensors or torch state dict safely (weights_only), stripping 'module.' prefixes."""
+    if not path.is_file():
+        raise CheckpointError(path, "weights file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001
+        raise CheckpointError(path, f"cannot read weights: {type(err).__name__}: {err}".splitlines()[0]) from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise CheckpointError(path, "not a state dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_state_file(model: nn.Module, path: Path, head_keys: tuple[str, ...]) -> None:
+    """Load backbone weights from `path`, ignoring classifier keys; missing/unexpected backbone keys are errors."""
+    state = read_state_dict(path)
+    is_head = lambda key: key.startswith(head_keys)  # noqa: E731
+    state = {k: v for k, v in state.items() if not is_head(k)}
+    own = {k for k in model.state_dict() if not is_head(k)}
+    missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
+    if missing or unexpected:
+        raise CheckpointError(path, f"backbone keys do not match: missing {missing[:5]} ({len(missing)}), "
+                                    f"unexpected {unexpected[:5]} ({len(unexpected)})")
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise CheckpointError(path, str(err).splitlines()[1 if len(str(err).splitlines()) > 1 else 0].strip()) from None
+
+
+def is_run_dir(weights: str | Path | None) -> bool:
+    """True for an actionlab run directory (model.safetensors + config.json)."""
+    if weights is None or weights == "imagenet":
+        return False
+    p = Path(weights)
+    return p.is_dir() and (p / "model.safetensors").is_file() and (p / "config.json").is_file()

@@ -1,0 +1,92 @@
+"""The Method interface: a named recipe that trains a self-contained run dir and predicts from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from actionlab.errors import ConfigError
+
+
+@dataclass
+class RunResult:
+    """What `Method.train` returns: the run dir, per-epoch history and test-split numbers."""
+
+    run_dir: Path
+    method: str
+    classes: list[str]
+    history: list[dict[str, float]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Predictions:
+    """Scores (num_classes,) per readable path, and one reason per path that could not be read."""
+
+    classes: list[str]
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Method:
+    """Base class: subclasses set name/description/temporal and implement train and predict."""
+
+    name: str = ""
+    description: str = ""
+    temporal: bool = False
+
+    def train(self, dataset: Any, run_dir: str | Path, config: dict[str, Any] | None = None) -> RunResult:
+        """Train on dataset.train, evaluate on dataset.test, write run_dir (model + config.json)."""
+        raise NotImplementedError
+
+    def predict(self, run_dir: str | Path, paths: Sequence[str | Path]) -> Predictions:
+        """Class scores per video, rebuilt from the run dir alone."""
+        raise NotImplementedError
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add a method instance to the registry under its name."""
+    _METHODS[method.name] = method
+    return method
+
+
+def list_methods() -> list[Method]:
+    """All registered methods, sorted by name."""
+    return [_METHODS[k] for k in sorted(_METHODS)]
+
+
+def get_method(name: str) -> Method:
+    """The method called `name`; ConfigError listing the choices otherwise."""
+    if name not in _METHODS:
+        raise ConfigError(None, f"unknown method {name!r}; choose one of {', '.join(sorted(_METHODS))}")
+    return _METHODS[name]
+
+
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON through a temp file + os.replace so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, default=_json_default)
+    os.replace(tmp, path)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj)}")

@@ -1,0 +1,134 @@
+"""Multi-frame and multi-stream models: `frame-fusion` (late fusion), `lrcn`, `two-stream` (TwoStreamFusion)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from actionlab.errors import ConfigError
+from actionlab.models.base import Classifier
+from actionlab.models.registry import create_model, register_model
+
+
+def _frame_backbone(backbone: str, in_channels: int, backbone_kwargs: dict | None, weights: str | None) -> nn.Module:
+    net = create_model(backbone, num_classes=1, in_channels=in_channels, weights=weights, **(backbone_kwargs or {}))
+    net.head = nn.Identity()  # only its features are used; our own head sits on top
+    return net
+
+
+def _per_frame(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a 2D net to (B, T, C, H, W) -> (B, T, F)."""
+    b, t = x.shape[:2]
+    return net.forward_features(x.flatten(0, 1)).view(b, t, -1)
+
+
+class FrameFusion(Classifier):
+    """A 2D model on each of T frames; features (hence logits, the head being linear) averaged over frames."""
+
+    def __init__(self, num_classes: int, net: nn.Module, dropout: float = 0.0) -> None:
+        super().__init__(net, net.num_features, num_classes, dropout)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean per-frame features (B, F) of frames (B, T, C, H, W)."""
+        return _per_frame(self.body, x).mean(1)
+
+
+@register_model(name="frame-fusion")
+def frame_fusion(*, num_classes: int, in_channels: int = 3, backbone: str = "resnet-small",
+                 backbone_kwargs: dict | None = None, backbone_weights: str | None = None,
+                 dropout: float = 0.0) -> nn.Module:
+    """Late fusion over frames of any registered 2D model (workflow D)."""
+    return FrameFusion(num_classes, _frame_backbone(backbone, in_channels, backbone_kwargs, backbone_weights), dropout)
+
+
+class LRCN(Classifier):
+    """2D CNN per frame, then an LSTM over the frame features; the last hidden state feeds the head."""
+
+    def __init__(self, num_classes: int, net: nn.Module, hidden: int = 128, dropout: float = 0.0) -> None:
+        super().__init__(net, hidden, num_classes, dropout)
+        self.rnn = nn.LSTM(net.num_features, hidden, batch_first=True)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last LSTM hidden state (B, hidden) over frames (B, T, C, H, W)."""
+        _, (h, _) = self.rnn(_per_frame(self.body, x))
+        return h[-1]
+
+
+@register_model(name="lrcn")
+def lrcn(*, num_classes: int, in_channels: int = 3, backbone: str = "resnet-small", backbone_kwargs: dict | None = None,
+         backbone_weights: str | None = None, hidden: int = 128, dropout: float = 0.0) -> nn.Module:
+    """Long-term recurrent convolutional network (Donahue et al. 2015)."""
+    return LRCN(num_classes, _frame_backbone(backbone, in_channels, backbone_kwargs, backbone_weights), hidden, dropout)
+
+
+_MODES = ("avg", "max", "min", "concat")
+
+
+def _fuse(a: torch.Tensor, b: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "concat":
+        return torch.cat([a, b], dim=1)
+    return {"avg": lambda: (a + b) / 2, "max": lambda: torch.maximum(a, b), "min": lambda: torch.minimum(a, b)}[mode]()
+
+
+class TwoStreamFusion(Classifier):
+    """Fuse an RGB and a flow stream (frozen by default) with a small trainable head; call as model(rgb, flow).
+
+    level="late" fuses pooled features; level="mid" fuses feature maps after stage `stage` (streams need
+    `forward_maps` and `stage_channels`), a 1x1 conv matching the flow channels to the RGB ones.
+    """
+
+    def __init__(self, rgb: nn.Module, flow: nn.Module, num_classes: int, mode: str = "avg", level: str = "late",
+                 stage: int = 2, hidden: int = 128, freeze_streams: bool = True, dropout: float = 0.0) -> None:
+        if mode not in _MODES or level not in ("late", "mid"):
+            raise ConfigError(None, f"two-stream: mode must be one of {_MODES} and level 'late' or 'mid'")
+        if level == "mid" and not (hasattr(rgb, "forward_maps") and hasattr(flow, "forward_maps")):
+            raise ConfigError(None, "two-stream level='mid' needs streams with forward_maps (resnet-small, r2plus1d-small)")
+        super().__init__(None, hidden, num_classes, dropout)
+        self.rgb, self.flow, self.mode, self.level, self.stage = rgb, flow, mode, level, stage
+        self.freeze_streams = freeze_streams
+        for p in list(rgb.parameters()) + list(flow.parameters()):
+            p.requires_grad = not freeze_streams
+        if level == "late":
+            self.match = nn.Linear(flow.num_features, rgb.num_features)
+            width = rgb.num_features * (2 if mode == "concat" else 1)
+            self.fused = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(inplace=True))
+        else:
+            c_rgb, c_flow = rgb.stage_channels[stage], flow.stage_channels[stage]
+            conv = nn.Conv3d if isinstance(rgb.pool, nn.AdaptiveAvgPool3d) else nn.Conv2d
+            bn = nn.BatchNorm3d if conv is nn.Conv3d else nn.BatchNorm2d
+            pool = nn.AdaptiveAvgPool3d(1) if conv is nn.Conv3d else nn.AdaptiveAvgPool2d(1)
+            self.match = conv(c_flow, c_rgb, 1)
+            width = c_rgb * (2 if mode == "concat" else 1)
+            self.fused = nn.Sequential(conv(width, hidden, 3, padding=1), bn(hidden), nn.ReLU(inplace=True),
+                                       pool, nn.Flatten())
+
+    def train(self, mode: bool = True) -> "TwoStreamFusion":
+        """Frozen streams stay in eval mode so their BatchNorm statistics do not drift."""
+        super().train(mode)
+        if self.freeze_streams:
+            self.rgb.eval()
+            self.flow.eval()
+        return self
+
+    def forward_features(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+        """Fused features (B, hidden)."""
+        if self.level == "late":
+            a, b = self.rgb.forward_features(rgb), self.match(self.flow.forward_features(flow))
+        else:
+            a = self.rgb.forward_maps(rgb, self.stage)
+            b = self.match(self.flow.forward_maps(flow, self.stage))
+            if b.shape[2:] != a.shape[2:]:
+                b = F.interpolate(b, size=a.shape[2:], mode="nearest")
+        return self.fused(_fuse(a, b, self.mode))
+
+
+@register_model(name="two-stream")
+def two_stream(*, num_classes: int, in_channels: int = 3, rgb_model: str = "resnet-small",
+               flow_model: str = "resnet-small", flow_channels: int = 20, rgb_kwargs: dict | None = None,
+               flow_kwargs: dict | None = None, mode: str = "avg", level: str = "late", stage: int = 2,
+               hidden: int = 128, freeze_streams: bool = True, dropout: float = 0.0) -> nn.Module:
+    """Two-stream fusion of two registered models (load the streams' trained weights into .rgb / .flow)."""
+    rgb = create_model(rgb_model, num_classes=1, in_channels=in_channels, **(rgb_kwargs or {}))
+    flow = create_model(flow_model, num_classes=1, in_channels=flow_channels, **(flow_kwargs or {}))
+    return TwoStreamFusion(rgb, flow, num_classes, mode, level, stage, hidden, freeze_streams, dropout)

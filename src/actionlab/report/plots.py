@@ -1,0 +1,133 @@
+"""Report figures rendered headless with matplotlib's Agg backend, returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def most_confused(confusion: np.ndarray, max_classes: int) -> np.ndarray:
+    """Indices of up to max_classes classes involved in the largest off-diagonal counts, sorted."""
+    n = confusion.shape[0]
+    if n <= max_classes:
+        return np.arange(n)
+    off = confusion.astype(float).copy()
+    np.fill_diagonal(off, 0)
+    chosen: list[int] = []
+    for flat in np.argsort(-off, axis=None, kind="stable"):
+        for idx in np.unravel_index(flat, off.shape):
+            if int(idx) not in chosen and len(chosen) < max_classes:
+                chosen.append(int(idx))
+        if len(chosen) >= max_classes:
+            break
+    return np.array(sorted(chosen))
+
+
+def confusion_png(confusion: Sequence[Sequence[int]], classes: Sequence[str], title: str = "",
+                  max_classes: int = 20) -> bytes:
+    """Row-normalised confusion matrix; with many classes only the most confused subset is drawn."""
+    cm = np.asarray(confusion, dtype=float)
+    keep = most_confused(cm, max_classes)
+    sub = cm[np.ix_(keep, keep)]
+    norm = sub / np.maximum(cm[keep].sum(axis=1, keepdims=True), 1)
+    names = [classes[i] for i in keep]
+    size = 2.5 + 0.35 * len(keep)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(keep)), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(keep)), names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if len(keep) <= 25:
+        for (r, c), v in np.ndenumerate(sub):
+            if v:
+                ax.text(c, r, int(v), ha="center", va="center", fontsize=6,
+                        color="white" if norm[r, c] > 0.5 else "black")
+    suffix = f" ({len(keep)} most confused of {cm.shape[0]})" if len(keep) < cm.shape[0] else ""
+    ax.set_title(f"{title}{suffix}", fontsize=9)
+    return _png(fig)
+
+
+def curves_png(history: Sequence[Mapping[str, float]], title: str = "") -> bytes:
+    """Loss, accuracy and learning rate per epoch from a trainer history."""
+    epochs = np.arange(1, len(history) + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
+    panels = (("loss", ("train_loss", "val_loss")), ("accuracy", ("train_acc", "val_acc")), ("lr", ("lr",)))
+    for ax, (label, keys) in zip(axes, panels):
+        for key in keys:
+            values = [h.get(key) for h in history]
+            if any(v is not None for v in values):
+                ax.plot(epochs, [np.nan if v is None else v for v in values], marker=".", label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=9)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10, y=1.04)  # above the panel titles
+    return _png(fig)
+
+
+def f1_bars_png(per_method_f1: Mapping[str, Mapping[str, float]], classes: Sequence[str]) -> bytes:
+    """Grouped horizontal bars: per-class F1 of each method."""
+    methods = list(per_method_f1)
+    height = 0.8 / max(len(methods), 1)
+    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.25 * len(classes) * max(1, len(methods)) ** 0.5))
+    y = np.arange(len(classes))
+    for i, method in enumerate(methods):
+        values = [per_method_f1[method].get(c, 0.0) for c in classes]
+        ax.barh(y + i * height, values, height=height, label=method)
+    ax.set_yticks(y + 0.4 - height / 2, classes, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars reach x=1
+    return _png(fig)
+
+
+def comparison_png(values: Mapping[str, float], ylabel: str = "top-1") -> bytes:
+    """One bar per method."""
+    fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(values), 3))
+    bars = ax.bar(list(values), list(values.values()), color="tab:blue")
+    ax.bar_label(bars, fmt="%.3f", fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=30, labelsize=8)
+    return _png(fig)
+
+
+def tsne_png(features: np.ndarray, labels: np.ndarray, classes: Sequence[str] | None = None,
+             title: str = "", seed: int = 0) -> bytes:
+    """2-D t-SNE of feature vectors coloured by class; perplexity shrinks for small N."""
+    from sklearn.manifold import TSNE  # imported late: slow to import, used only here
+
+    x = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    y = np.asarray(labels).reshape(-1)
+    perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
+    if len(x) < 4:
+        emb = np.zeros((len(x), 2))
+    else:
+        emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    cmap = plt.get_cmap("tab20")
+    for k in np.unique(y):
+        pts = emb[y == k]
+        name = classes[int(k)] if classes is not None else str(k)
+        ax.scatter(pts[:, 0], pts[:, 1], s=10, color=cmap(int(k) % 20), label=name)
+    if len(np.unique(y)) <= 20:
+        ax.legend(fontsize=6, markerscale=1.5, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return _png(fig)

@@ -1,0 +1,104 @@
+"""The results.json schema: validation, loading and atomic writing."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from actionlab.errors import ConfigError
+
+_NUMBERS = ("top1", "top5", "mean_class_acc", "train_seconds", "infer_clips_per_s", "params", "model_mb")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_method(i: int, method: Any, num_classes: int, where: str | None) -> None:
+    if not isinstance(method, dict):
+        raise ConfigError(where, f"methods[{i}] must be an object")
+    if not isinstance(method.get("name"), str):
+        raise ConfigError(where, f"methods[{i}] is missing the key 'name'")
+    name = method["name"]
+    if "top1" not in method:
+        raise ConfigError(where, f"method {name!r} is missing the key 'top1'")
+    for key in _NUMBERS:
+        if method.get(key) is not None and not _is_number(method[key]):
+            raise ConfigError(where, f"method {name!r}: '{key}' must be a number, not {method[key]!r}")
+    confusion = method.get("confusion")
+    if confusion is not None:
+        ok = isinstance(confusion, list) and len(confusion) == num_classes
+        ok = ok and all(isinstance(row, list) and len(row) == num_classes for row in confusion)
+        if not ok:
+            raise ConfigError(where, f"method {name!r}: 'confusion' must be {num_classes} x {num_classes}")
+    per_class = method.get("per_class")
+    if per_class is not None and not isinstance(per_class, dict):
+        raise ConfigError(where, f"method {name!r}: 'per_class' must be an object of class -> counts")
+    history = method.get("history")
+    if history is not None and not (isinstance(history, list) and all(isinstance(h, dict) for h in history)):
+        raise ConfigError(where, f"method {name!r}: 'history' must be a list of per-epoch objects")
+
+
+def validate_results(results: Any, path: str | Path | None = None) -> dict:
+    """Check a results.json dict; raise ConfigError naming the missing or malformed key."""
+    if not isinstance(results, dict):
+        raise ConfigError(path, "results must be a JSON object with 'dataset' and 'methods'")
+    dataset = results.get("dataset")
+    if not isinstance(dataset, dict):
+        raise ConfigError(path, "missing the key 'dataset'")
+    for key in ("name", "classes"):
+        if key not in dataset:
+            raise ConfigError(path, f"missing the key 'dataset.{key}'")
+    if not isinstance(dataset["classes"], list) or not all(isinstance(c, str) for c in dataset["classes"]):
+        raise ConfigError(path, "'dataset.classes' must be a list of class names")
+    methods = results.get("methods")
+    if not isinstance(methods, list):
+        raise ConfigError(path, "missing the key 'methods' (a list)")
+    for i, method in enumerate(methods):
+        _check_method(i, method, len(dataset["classes"]), None if path is None else str(path))
+    return results
+
+
+def load_results(path: str | Path) -> dict:
+    """Read and validate a results.json file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "results file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(path, f"not a readable JSON file ({exc})") from None
+    return validate_results(data, path)
+
+
+def _clean(value: Any) -> Any:
+    """JSON cannot hold NaN/inf or numpy scalars; map them to null / Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _clean(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_results_json(path: str | Path, results: dict) -> Path:
+    """Validate and write results.json atomically (temp file + os.replace)."""
+    path = Path(path)
+    data = validate_results(_clean(results), path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,131 @@
+"""read_frames: decode exactly the requested frames, seeking to keyframes when that skips work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import av
+import cv2
+import numpy as np
+
+from actionlab.errors import VideoError
+from actionlab.video.cached import frame_index
+from actionlab.video.index import DECODE_ERRORS, FrameIndex
+from actionlab.video.opening import is_image, open_video, read_image
+
+Size = int | tuple[int, int] | None
+
+
+class _Inexact(Exception):
+    """Seeking did not land where the index says: fall back to a sequential decode."""
+
+
+def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
+    """Output (h, w) for `size`: None keeps it, an int is the short side, a pair is (h, w)."""
+    if size is None:
+        return height, width
+    if isinstance(size, (int, np.integer)):
+        if size <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        scale = size / min(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+    h, w = size
+    return int(h), int(w)
+
+
+def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: Size = None) -> np.ndarray:
+    """Return frames `indices` (any order, duplicates allowed) as uint8 RGB (N, H, W, 3)."""
+    path = Path(path)
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if is_image(path):
+        return _read_image_frames(path, idx, size)
+    index = frame_index(path)
+    bad = idx[(idx < 0) | (idx >= index.num_frames)]
+    if bad.size:
+        note = f"; {index.damage}" if index.damage else ""
+        raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
+    if idx.size == 0:
+        return np.zeros((0, 0, 0, 3), dtype=np.uint8)
+    decoded = _decode(path, index, np.unique(idx), size)
+    return np.stack([decoded[int(i)] for i in idx])
+
+
+def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:
+    image = read_image(path)
+    if np.any(idx != 0):
+        raise VideoError(path, f"frame {int(idx[idx != 0][0])} out of range: a still image has 1 frame")
+    h, w = target_size(image.shape[0], image.shape[1], size)
+    if (h, w) != image.shape[:2]:
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    return np.repeat(image[None], len(idx), axis=0)
+
+
+def _decode(path: Path, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+    if index.pts is not None and len(index.keyframes):
+        container, stream = open_video(path)
+        try:
+            return _decode_seeking(container, stream, index, wanted, size)
+        except (_Inexact, *DECODE_ERRORS):
+            pass  # the index disagrees with what the decoder produced: the sequential decode is always exact
+        finally:
+            container.close()
+    container, stream = open_video(path)
+    try:
+        return _decode_sequential(path, container, stream, wanted, size)
+    finally:
+        container.close()
+
+
+def _to_rgb(frame: av.VideoFrame, size: Size) -> np.ndarray:
+    h, w = target_size(frame.height, frame.width, size)
+    return frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+
+
+def _decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+    stream.thread_type = "AUTO"
+    lookup = index.index_of()
+    keys = index.keyframes
+    wanted_set = set(int(i) for i in wanted)
+    out: dict[int, np.ndarray] = {}
+    decoder, pos = None, -1
+    for target in (int(i) for i in wanted):
+        if target in out:
+            continue
+        key = int(keys[max(np.searchsorted(keys, target, side="right") - 1, 0)])
+        if decoder is None or key > pos + 1:
+            # Jumping to the keyframe before the target skips every frame between here and there.
+            container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
+            decoder, pos = container.decode(stream), -1
+        for frame in decoder:
+            if frame.pts is None or frame.pts not in lookup:
+                raise _Inexact
+            pos = lookup[frame.pts]
+            if pos in wanted_set and pos not in out:
+                out[pos] = _to_rgb(frame, size)
+            if pos >= target:
+                break
+        if target not in out:
+            raise _Inexact
+    return out
+
+
+def _decode_sequential(path: Path, container, stream, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+    stream.thread_type = "AUTO"
+    wanted_set = set(int(i) for i in wanted)
+    last = int(wanted[-1])
+    out: dict[int, np.ndarray] = {}
+    count, damage = 0, "the stream ends early"
+    try:
+        for frame in container.decode(stream):
+            if count in wanted_set:
+                out[count] = _to_rgb(frame, size)
+            count += 1
+            if count > last:
+                break
+    except DECODE_ERRORS as err:
+        damage = f"the stream is damaged after frame {count} ({str(err).splitlines()[0][:120]})"
+    missing = sorted(wanted_set - out.keys())
+    if missing:
+        raise VideoError(path, f"frame {missing[0]} does not decode: only {count} frames decode, {damage}")
+    return out
