@@ -138,3 +138,18 @@ def test_trained_net_looks_at_the_coloured_square() -> None:
         peak_r, peak_c = np.unravel_index(cam.argmax(), cam.shape)
         hits += r - 2 <= peak_r < r + 10 and c - 2 <= peak_c < c + 10
     assert hits >= 18
+
+
+def test_target_layer_skips_a_trailing_1x1_shortcut() -> None:
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv3d(3, 4, 3, padding=1)
+            self.shortcut = nn.Conv3d(3, 4, 1)  # registered last, as residual blocks do
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (self.conv(x) + self.shortcut(x)).mean(dim=(2, 3, 4))
+
+    block = Block()
+    assert find_target_layer(block) is block.conv
+    assert find_target_layer(nn.Sequential(nn.Conv2d(3, 2, 1))).kernel_size == (1, 1)  # only 1x1: use it

@@ -104,7 +104,8 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
         ds = Dataset("tiny", ["a", "b"], s[:12], s[12:])
         extract(ds, create_extractor("flow:farneback", num_flows=2, size=32), STORE, progress=False, workers=1)
         """).replace("LINES", lines).replace("STORE", repr(str(tmp_path / "s")))
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ex = create_extractor("flow:farneback", num_flows=2, size=32)
     items = FeatureStore.open(tmp_path / "s", "tiny", ex).items_dir
     deadline = time.time() + 60
@@ -119,7 +120,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     assert all((items / n).stat().st_mtime_ns == t for n, t in before.items())
     store = FeatureStore(summary.store)
     assert len(store.keys()) == 16
-    assert all(store.get(s).values.shape == (2, 32, 32, 2) for s in ds.train + ds.test)
+    assert all(store.get(s).values.shape == (2, 32, 43, 2) for s in ds.train + ds.test)
 
 
 def test_cli_extract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

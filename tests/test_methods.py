@@ -45,12 +45,12 @@ def test_decode_many_lists_bad_files(tiny, tmp_path):
 
 @pytest.mark.parametrize("name", ["frame-cnn", "clip3d", "features-lstm"])
 def test_method_loss_falls_and_run_is_self_contained(name, tiny, tmp_path):
-    cfg = {"epochs": 6, "num_frames": 8, "size": 32, "batch_size": 8, "width": 8}
+    cfg = {"epochs": 4, "num_frames": 6, "size": 32, "batch_size": 8, "width": 8}
     result = get_method(name).train(tiny, tmp_path / name, cfg)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < losses[0]
     saved = json.loads((tmp_path / name / "config.json").read_text())
-    assert saved["method"] == name and saved["classes"] == tiny.classes and saved["num_frames"] == 8
+    assert saved["method"] == name and saved["classes"] == tiny.classes and saved["num_frames"] == 6
     assert (tmp_path / name / "model.safetensors").is_file()
     assert 0.0 <= result.metrics["top1"] <= 1.0 and len(result.metrics["confusion"]) == len(tiny.classes)
     pred = get_method(name).predict(tmp_path / name, [s.path for s in tiny.test[:2]])
@@ -68,3 +68,19 @@ def test_resume_continues_after_last_epoch(tiny, tmp_path):
     resumed = method.train(tiny, tmp_path / "run", {**cfg, "epochs": 3, "resume": True})
     # epochs 1-2 come from the saved state (the schedule length changes, the history does not)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+
+
+def test_features_mlp_on_sift_bow(tiny, tmp_path):
+    cfg = {"epochs": 8, "extractor_options": {"k": 16, "num_frames": 3, "size": 64}}
+    import dataclasses
+
+    small = dataclasses.replace(tiny, train=[s for s in tiny.train if s.label < 4],
+                                test=[s for s in tiny.test if s.label < 4], val=[])
+    method = get_method("features-mlp")
+    result = method.train(small, tmp_path / "mlp", cfg)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    assert (tmp_path / "mlp" / "extractor_state.npz").is_file()
+    missing = tmp_path / "missing.mp4"
+    pred = method.predict(tmp_path / "mlp", [tiny.test[0].path, missing])
+    assert list(pred.scores) == [str(tiny.test[0].path)] and str(missing) in pred.errors

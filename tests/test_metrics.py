@@ -106,3 +106,39 @@ def test_predictions_csv_is_atomic_and_ranked(tmp_path) -> None:
     assert rows[0]["pred1"] == "b" and rows[0]["pred2"] == "c" and rows[0]["correct"] == "1"
     assert rows[1]["label"] == "c" and rows[1]["correct"] == "0" and float(rows[1]["score1"]) == 0.5
     assert [p.name for p in out.parent.iterdir()] == ["predictions.csv"]
+
+
+def test_encoded_videos_to_metrics_predictions_and_report(tmp_path) -> None:
+    """Decode real encoded clips, score their frames, pool per video, evaluate and report."""
+    from media import write_video
+
+    from actionlab.report import load_results, write_report, write_results_json
+    from actionlab.video import read_frames
+
+    classes = ["red", "green", "blue"]
+    paths, labels = [], []
+    for label in range(3):
+        for k in range(2):
+            frames = np.full((8, 32, 48, 3), 40, np.uint8)
+            frames[:, 8:24, 8 + 2 * k:24 + 2 * k, label] = 220
+            frames[1, :20, :30, (label + 1) % 3] = 250  # one misleading frame per video
+            paths.append(write_video(tmp_path / f"{classes[label]}{k}.mp4", frames))
+            labels.append(label)
+    rows, row_ids, row_labels = [], [], []
+    for vid, (path, label) in enumerate(zip(paths, labels)):
+        decoded = read_frames(path, [0, 1, 4, 7]).astype(np.float64)
+        rows.append(decoded.mean(axis=(1, 2)) / 255)  # frame "score" per class = mean channel brightness
+        row_ids += [vid] * 4
+        row_labels += [label] * 4
+    frame, video = frame_vs_video(np.concatenate(rows), row_labels, row_ids, classes)
+    assert frame.top1 == pytest.approx(0.75) and video.top1 == 1.0  # pooling outvotes the bad frame
+    pooled, _ = aggregate_scores(np.concatenate(rows), row_ids)
+    csv_path = write_predictions_csv(tmp_path / "run" / "predictions.csv", paths, labels, pooled, classes)
+    assert sum(r["correct"] == "1" for r in csv.DictReader(csv_path.open())) == 6
+    results = {"dataset": {"name": "colours", "classes": classes, "num_train": 0, "num_test": 6},
+               "methods": [{"name": "frame-mean", **frame.to_dict()}, {"name": "video-mean", **video.to_dict()}]}
+    write_results_json(tmp_path / "run" / "results.json", results)
+    page = write_report(tmp_path / "run" / "results.json", tmp_path / "run" / "report.html",
+                        baseline="frame-mean").read_text()
+    assert "Where video-mean gains over frame-mean" in page and "colours" in page
+    assert load_results(tmp_path / "run" / "results.json")["methods"][1]["top1"] == 1.0

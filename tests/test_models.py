@@ -12,6 +12,15 @@ from actionlab.models import (
     model_size_mb, save_checkpoint,
 )
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """2 shared cores: intra-op threads fight the other test processes and run ~50x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 CLIP = (2, 3, 4, 32, 32)
 INPUTS = {  # name -> (kwargs, input shapes); anything not listed is a 2D image model
     "r2plus1d-small": ({}, [CLIP]), "c3d": ({"width": 0.0625}, [CLIP]), "i3d-resnet": ({}, [CLIP]),
@@ -48,7 +57,7 @@ def test_unknown_model_and_bad_kwargs_are_config_errors() -> None:
 
 def test_flow_input_channels() -> None:
     model = create_model("r2plus1d-small", num_classes=4, in_channels=2)
-    assert model(torch.randn(1, 2, 4, 32, 32)).shape == (1, 4)
+    assert model(torch.randn(2, 2, 8, 64, 64)).shape == (2, 4)
 
 
 def test_inflated_net_on_static_clip_equals_2d_net() -> None:
@@ -103,6 +112,8 @@ def test_load_weights_from_safetensors_and_pt(tmp_path) -> None:
         dst = create_model("resnet-small", num_classes=10, weights=str(tmp_path / fname))
         assert torch.equal(dst.stem[0].weight, src.stem[0].weight)
         assert torch.equal(dst.head.weight, src.head.weight)
+    again = load_weights(create_model("resnet-small", num_classes=10), tmp_path / "w.pt")
+    assert torch.equal(again.stages[2][0].conv1.weight, src.stages[2][0].conv1.weight)
 
 
 def test_load_weights_adapts_class_count_and_flow_channels(tmp_path) -> None:
@@ -178,3 +189,17 @@ def test_two_stream_trains_only_its_head_mid_level() -> None:
     assert model.match.weight.grad is not None and model.head.weight.grad is not None
     with pytest.raises(ConfigError):
         create_model("two-stream", num_classes=3, mode="median")
+
+
+def test_frame_fusion_averages_per_frame_scores(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = create_model("frame-fusion", num_classes=4, backbone="resnet-small", backbone_kwargs={"width": 8}).eval()
+    frames = torch.randn(2, 5, 3, 32, 32)
+    with torch.no_grad():
+        per_frame = model.forward_head(model.body.forward_features(frames.flatten(0, 1))).view(2, 5, 4)
+        assert torch.allclose(model(frames), per_frame.mean(1), atol=1e-5)
+    save_checkpoint(tmp_path / "ff", model, {})
+    loaded, config = load_run_model(tmp_path / "ff")
+    assert config["model"]["kwargs"]["backbone_kwargs"] == {"width": 8}
+    with torch.no_grad():
+        assert torch.equal(loaded(frames), model(frames))

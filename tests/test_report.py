@@ -38,6 +38,30 @@ def _results() -> dict:
     return {"dataset": dataset, "methods": [frame, clip, mlp]}
 
 
+def test_gains_prefer_temporal_methods_and_failures_are_listed(tmp_path) -> None:
+    results = _results()
+    clip, mlp = results["methods"][1], results["methods"][2]
+    clip.update(temporal=True, top1=0.5, single_frame_top1=0.375)
+    mlp.update(temporal=False, top1=0.99)  # best by top-1 but not temporal
+    results["failed"] = {"two-stream": "runs/two-stream: <no flow>"}
+    page = write_report(results, tmp_path / "r.html").read_text()
+    assert "Where clip3d gains over frame-cnn" in page and "best temporal method" in page
+    assert "single-frame top-1" in page and "0.375" in page
+    assert "Failed methods" in page and "two-stream" in page and "&lt;no flow&gt;" in page
+    # a trainer's {"epochs": [...]} history is drawn too, with val_* None when there was no validation
+    epochs = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": None, "val_acc": None, "lr": 0.1},
+              {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "val_loss": None, "val_acc": None, "lr": 0.05}]
+    page = write_report(results, tmp_path / "r.html", histories={"frame-cnn": {"epochs": epochs}}).read_text()
+    assert "frame-cnn training curves" in page and "clip3d training curves" in page
+    results["methods"][0]["history"] = "epoch 1: ok"
+    with pytest.raises(ConfigError, match="'history'"):
+        validate_results(results)
+    results["methods"][0].pop("history")
+    results["failed"] = ["two-stream"]
+    with pytest.raises(ConfigError, match="'failed'"):
+        validate_results(results)
+
+
 def _images(page: str) -> list[Image.Image]:
     return [Image.open(io.BytesIO(base64.b64decode(b64)))
             for b64 in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
@@ -126,3 +150,19 @@ def test_many_classes_draw_the_most_confused_subset(tmp_path) -> None:
                "methods": [{"name": "m", "top1": 0.9, "confusion": cm.tolist()}]}
     page = write_report(results, tmp_path / "r.html").read_text()
     assert len(_images(page)) == 2
+
+
+def test_tsne_keeps_classes_apart_and_subsamples() -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from actionlab.report.plots import tsne_embedding
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(5), 24)
+    x = rng.normal(size=(120, 32)) + 5.0 * np.eye(32)[y * 3]
+    emb, labels = tsne_embedding(x, y, max_points=100)
+    assert emb.shape == (100, 2) and labels.shape == (100,)
+    knn = KNeighborsClassifier(3).fit(emb[::2], labels[::2])
+    assert knn.score(emb[1::2], labels[1::2]) > 0.9
+    tiny, _ = tsne_embedding(x[:3], y[:3])  # too few points for t-SNE: drawn at the origin, no crash
+    assert tiny.shape == (3, 2)

@@ -162,6 +162,8 @@ def test_cli_round_trip_resume_and_errors(tmp_path: Path, capsys: pytest.Capture
     assert main(["synth", str(tmp_path / "bad"), "--size", "63"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "size" in err
+    assert main([*args, "--seed", "9"]) == 1  # never mixes clips of two parameter sets in one folder
+    assert "other parameters" in capsys.readouterr().err
 
 
 def test_synthetic_root_generates_once_then_reuses(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,15 @@ from actionlab.video import read_frames
 from tests.media import write_video
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """2 shared cores: intra-op threads fight the other test processes and run ~50x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _moving_bar(direction: int, phase: int, n: int = 8, size: int = 32) -> np.ndarray:
     frames = np.zeros((n, size, size, 3), np.uint8)
     for t in range(n):
@@ -149,14 +158,14 @@ def test_bad_config_is_config_error() -> None:
         _lr_trace(1, schedule="exponential", schedule_params={"nonsense": 1})
 
 
-def test_bf16_channels_last_and_tuple_inputs(tmp_path) -> None:
+def test_bf16_channels_last_and_tuple_inputs(tmp_path, capsys) -> None:
     g = torch.Generator().manual_seed(0)
     seqs, lengths = torch.randn(12, 5, 4, generator=g), torch.randint(1, 6, (12,), generator=g)
     data = [((seqs[i], lengths[i]), int(i % 2)) for i in range(12)]
     model = create_model("rnn-head", num_classes=2, in_features=4, hidden=8)
-    config = TrainConfig(epochs=2, batch_size=4, bf16=True, grad_clip=1.0, label_smoothing=0.1, progress=False,
-                         tensorboard=False)
+    config = TrainConfig(epochs=2, batch_size=4, bf16=True, grad_clip=1.0, label_smoothing=0.1, tensorboard=False)
     history = Trainer(config).fit(model, data, None, tmp_path / "rnn")
+    assert "epoch 2/2 train" in capsys.readouterr().err  # tqdm progress goes to stderr
     assert len(history.epochs) == 2 and np.isfinite(history.epochs[-1].train_loss)
     assert predict_scores(model, data).shape == (12, 2)
     images = TensorDataset(torch.randn(8, 3, 32, 32), torch.arange(8) % 2)

@@ -24,8 +24,12 @@ def run(args: argparse.Namespace) -> int:
     from actionlab.compare import compare, results_table
     from actionlab.data import dataset_from_args
 
-    dataset = dataset_from_args(args)
+    from actionlab.methods import get_method
+
     names = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for name in names:  # a typo fails before the dataset is indexed or anything trains
+        get_method(name)
+    dataset = dataset_from_args(args)
     spec = args.dataset[0] if isinstance(args.dataset, list) else args.dataset
     cfg = training_config(args)
     cfg["dataset"] = {"spec": spec, "annotations": args.annotations, "split": args.split}

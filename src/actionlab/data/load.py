@@ -70,7 +70,7 @@ def load_dataset(kind: str, root: str | Path | None = None, *, val_fraction: flo
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """Split `KIND:PATH` (or `synthetic`) into kind and path, raising ConfigError on a bad spec."""
-    kind, sep, path = spec.partition(":")
+    kind, _, path = spec.partition(":")
     kind = kind.strip().lower()
     if kind not in KINDS:
         raise ConfigError(None, f"bad dataset spec {spec!r}: kind must be one of {', '.join(KINDS)} "

@@ -5,7 +5,8 @@ Public API:
 - `grad_cam(model, inputs, target_layer=None, class_idx=None) -> np.ndarray` float32 in [0, 1]:
   inputs `(N, C, H, W)` (a 2D model over N frames) give `(N, H, W)`; inputs `(B, C, T, H, W)` (a 3D model)
   give `(B, T, H, W)`, the coarse space-time map upsampled trilinearly. `target_layer` defaults to the last
-  `nn.Conv2d` / `nn.Conv3d` of the model; `class_idx` (int, per-sample sequence or None = predicted class).
+  `nn.Conv2d` / `nn.Conv3d` with a kernel larger than 1 (1x1 shortcuts are skipped); `class_idx` is an int,
+  one class per sample, or None (the predicted class). All-zero maps mean no positive evidence.
 - `find_target_layer(model) -> nn.Module`.
 - `overlay(frames uint8 (N, H, W, 3) RGB, cams (N, h, w), alpha=0.4) -> uint8 (N, H, W, 3)` with OpenCV's
   JET colormap.

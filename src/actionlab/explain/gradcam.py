@@ -14,11 +14,13 @@ from actionlab.errors import ConfigError
 
 
 def find_target_layer(model: nn.Module) -> nn.Module:
-    """The last nn.Conv2d or nn.Conv3d of the model, in registration order."""
+    """The last nn.Conv2d / nn.Conv3d in registration order, skipping 1x1 shortcut or projection convs."""
     convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))]
     if not convs:
         raise ConfigError(None, f"{type(model).__name__} has no Conv2d/Conv3d layer; pass target_layer")
-    return convs[-1]
+    # residual blocks register their 1x1 shortcut after the main path; its map says little about the evidence
+    spatial = [m for m in convs if any(k > 1 for k in m.kernel_size)]
+    return (spatial or convs)[-1]
 
 
 def _class_indices(logits: torch.Tensor, class_idx: int | Sequence[int] | None) -> torch.Tensor:

@@ -9,5 +9,6 @@ from actionlab.methods.base import Method, Predictions, RunResult, get_method, l
 from actionlab.methods import frame_cnn as _frame_cnn  # noqa: F401  (registers)
 from actionlab.methods import clip3d as _clip3d  # noqa: F401
 from actionlab.methods import features_lstm as _features_lstm  # noqa: F401
+from actionlab.methods import features_mlp as _features_mlp  # noqa: F401
 
 __all__ = ["Method", "Predictions", "RunResult", "get_method", "list_methods", "register_method"]

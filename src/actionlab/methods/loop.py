@@ -31,6 +31,7 @@ def fit(model: nn.Module, make_batch: BatchFn, num_train: int, *, epochs: int, b
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
+        sched.total_steps = epochs * steps_per_epoch  # --epochs may extend a finished run
         start_epoch = int(state["epoch"])
         history = [dict(zip(state["history_keys"], row)) for row in state["history"].tolist()]
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -42,7 +43,10 @@ def fit(model: nn.Module, make_batch: BatchFn, num_train: int, *, epochs: int, b
         bar = tqdm(range(0, num_train, batch_size), desc=f"{desc} {epoch + 1}/{epochs}", file=sys.stderr,
                    leave=False)
         for s in bar:
-            inputs, labels = make_batch(order[s:s + batch_size], rng)
+            idx = order[s:s + batch_size]
+            if len(idx) < 2 < num_train:  # BatchNorm cannot train on a batch of one
+                continue
+            inputs, labels = make_batch(idx, rng)
             logits = model(*inputs)
             loss = loss_fn(logits, labels)
             opt.zero_grad(set_to_none=True)

@@ -11,8 +11,9 @@ def basic_metrics(scores: np.ndarray, labels: np.ndarray, classes: list[str]) ->
     """Top-1, top-5, mean class accuracy, confusion and per-class counts; metrics.evaluate_scores when present."""
     try:
         from actionlab.metrics import evaluate_scores  # the metrics package owns the full set
-        m = evaluate_scores(scores, labels, classes)
-        return m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))
+        if len(labels):
+            m = evaluate_scores(scores, labels, classes)
+            return {**(m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))), "num_videos": int(len(labels))}
     except ImportError:
         pass
     n, c = len(labels), len(classes)

@@ -59,6 +59,9 @@ def load_run_model(run_dir: str | Path) -> tuple[nn.Module, dict]:
         kwargs = dict(spec["kwargs"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(cfg_path, f"missing or invalid run config ({type(exc).__name__}: {exc})") from exc
+    for key in kwargs:  # backbone_weights="imagenet" etc.: the saved file already holds every weight
+        if key.endswith("_weights"):
+            kwargs[key] = None
     model = create_model(spec["name"], **kwargs)
     state = read_state_dict(run_dir / "model.safetensors")
     try:

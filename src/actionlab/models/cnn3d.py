@@ -68,7 +68,8 @@ class R2Plus1dSmall(Classifier):
         widths = [width, width * 2, width * 4, width * 8]
         super().__init__(None, widths[-1], num_classes, dropout)
         self.stem = nn.Sequential(nn.Conv3d(in_channels, width, (1, 5, 5), (1, 2, 2), (0, 2, 2), bias=False),
-                                  nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+                                  nn.BatchNorm3d(width), nn.ReLU(inplace=True),
+                                  nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))  # 4x down early: CPU budget
         stages, cin = [], width
         for i, w in enumerate(widths):
             layers: list[nn.Module] = [Block2Plus1d(cin, w, 1 if i == 0 else 2, 1 if i < 2 else 2)]

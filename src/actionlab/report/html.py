@@ -13,7 +13,7 @@ import numpy as np
 
 from actionlab.metrics import class_gains
 from actionlab.report import plots
-from actionlab.report.results import load_results, validate_results
+from actionlab.report.results import epoch_rows, load_results, validate_results
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -32,6 +32,7 @@ _COLUMNS = (
     ("top1", "top-1", True, "{:.3f}"),
     ("top5", "top-5", True, "{:.3f}"),
     ("mean_class_acc", "mean class acc", True, "{:.3f}"),
+    ("single_frame_top1", "single-frame top-1", True, "{:.3f}"),
     ("train_seconds", "train s", False, "{:.1f}"),
     ("infer_clips_per_s", "inference clips/s", True, "{:.1f}"),
     ("params", "params", False, "{:,.0f}"),
@@ -49,16 +50,18 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def _results_table(methods: Sequence[Mapping[str, Any]]) -> str:
-    head = "<tr><th>method</th>" + "".join(f"<th>{_esc(h)}</th>" for _, h, _, _ in _COLUMNS) + "</tr>"
+    # optional columns (e.g. single-frame accuracy) appear only when some method reports them
+    columns = [c for c in _COLUMNS if c[0] != "single_frame_top1" or any(c[0] in m for m in methods)]
+    head = "<tr><th>method</th>" + "".join(f"<th>{_esc(h)}</th>" for _, h, _, _ in columns) + "</tr>"
     best: dict[str, float] = {}
-    for key, _, higher, _ in _COLUMNS:
+    for key, _, higher, _ in columns:
         values = [m[key] for m in methods if isinstance(m.get(key), (int, float))]
         if values:
             best[key] = max(values) if higher else min(values)
     rows = []
     for m in methods:
         cells = [f"<td>{_esc(m['name'])}</td>"]
-        for key, _, _, fmt in _COLUMNS:
+        for key, _, _, fmt in columns:
             value = m.get(key)
             if not isinstance(value, (int, float)):
                 cells.append("<td>–</td>")
@@ -104,7 +107,8 @@ def _gains_section(methods: Sequence[Mapping[str, Any]], classes: Sequence[str],
     if baseline not in by_name or not others:
         return (f"<h2>Gains over {_esc(baseline)}</h2><p class=note>Needs per-class results of "
                 f"'{_esc(baseline)}' and of at least one other method.</p>")
-    best = max(others, key=lambda m: m.get("top1", 0.0))
+    temporal = [m for m in others if m.get("temporal")]  # compare marks temporal methods; prefer them
+    best = max(temporal or others, key=lambda m: m.get("top1", 0.0))
     gains, losses = class_gains(by_name[baseline], best, classes, k=k, measure="recall")
 
     def table(rows: Sequence[tuple[str, float]]) -> str:
@@ -112,8 +116,16 @@ def _gains_section(methods: Sequence[Mapping[str, Any]], classes: Sequence[str],
         return f"<table><tr><th>class</th><th>recall change</th></tr>{body}</table>"
 
     return (f"<h2>Where {_esc(best['name'])} gains over {_esc(baseline)}</h2>"
-            f"<p>Classes {_esc(best['name'])} (best other method by top-1) gains most on:</p>{table(gains)}"
+            f"<p>Classes {_esc(best['name'])} (best {'temporal' if temporal else 'other'} method by top-1)"
+            f" gains most on:</p>{table(gains)}"
             f"<p>Classes it gains least on (or loses):</p>{table(losses)}")
+
+
+def _failed_section(failed: Any) -> str:
+    if not isinstance(failed, dict) or not failed:
+        return ""
+    rows = "".join(f"<tr><td>{_esc(n)}</td><td>{_esc(r)}</td></tr>" for n, r in failed.items())
+    return f"<h2>Failed methods</h2><table><tr><th>method</th><th>reason</th></tr>{rows}</table>"
 
 
 def _method_section(m: Mapping[str, Any], classes: Sequence[str], history: Sequence[Mapping] | None) -> str:
@@ -121,6 +133,7 @@ def _method_section(m: Mapping[str, Any], classes: Sequence[str], history: Seque
     if m.get("confusion") is not None:
         parts.append(_img(plots.confusion_png(m["confusion"], classes, f"{m['name']} confusion"),
                           f"{m['name']} confusion matrix"))
+    history = epoch_rows(history) if history is not None else None
     if history:
         parts.append(_img(plots.curves_png(history, f"{m['name']} training"), f"{m['name']} training curves"))
     if len(parts) == 1:
@@ -150,6 +163,7 @@ def write_report(
     histories = dict(histories or {})
     body = [f"<h1>{_esc(title)}</h1>", _dataset_section(data["dataset"]), "<h2>Results</h2>"]
     body.append(_results_table(methods))
+    body.append(_failed_section(data.get("failed")))
     top1 = {m["name"]: float(m["top1"]) for m in methods}
     if top1:
         body.append(_img(plots.comparison_png(top1), "top-1 per method"))

@@ -107,18 +107,29 @@ def comparison_png(values: Mapping[str, float], ylabel: str = "top-1") -> bytes:
     return _png(fig)
 
 
-def tsne_png(features: np.ndarray, labels: np.ndarray, classes: Sequence[str] | None = None,
-             title: str = "", seed: int = 0) -> bytes:
-    """2-D t-SNE of feature vectors coloured by class; perplexity shrinks for small N."""
+def tsne_embedding(features: np.ndarray, labels: np.ndarray, seed: int = 0,
+                   max_points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(2-D embedding, its labels) of feature vectors; perplexity shrinks for small N, large N is subsampled."""
     from sklearn.manifold import TSNE  # imported late: slow to import, used only here
 
     x = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
     y = np.asarray(labels).reshape(-1)
-    perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
+    if len(x) > max_points:  # t-SNE cost grows fast; a random subset shows the same structure
+        keep = np.random.default_rng(seed).choice(len(x), max_points, replace=False)
+        x, y = x[keep], y[keep]
     if len(x) < 4:
-        emb = np.zeros((len(x), 2))
-    else:
-        emb = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
+        return np.zeros((len(x), 2)), y
+    perplexity = float(max(2.0, min(30.0, (len(x) - 1) / 3)))
+    # exact t-SNE is quicker than Barnes-Hut's threaded tree code for a few hundred points
+    method = "exact" if len(x) <= 300 else "barnes_hut"
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", method=method, random_state=seed)
+    return tsne.fit_transform(x), y
+
+
+def tsne_png(features: np.ndarray, labels: np.ndarray, classes: Sequence[str] | None = None,
+             title: str = "", seed: int = 0, max_points: int = 1000) -> bytes:
+    """2-D t-SNE scatter of feature vectors coloured by class."""
+    emb, y = tsne_embedding(features, labels, seed, max_points)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     cmap = plt.get_cmap("tab20")
     for k in np.unique(y):

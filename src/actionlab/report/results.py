@@ -11,11 +11,21 @@ from typing import Any
 
 from actionlab.errors import ConfigError
 
-_NUMBERS = ("top1", "top5", "mean_class_acc", "train_seconds", "infer_clips_per_s", "params", "model_mb")
+_NUMBERS = ("top1", "top5", "mean_class_acc", "single_frame_top1", "train_seconds", "infer_clips_per_s", "params",
+            "model_mb")
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def epoch_rows(history: Any) -> list[dict] | None:
+    """Per-epoch dicts from a history list or a trainer's {"epochs": [...]} dict; None when malformed."""
+    if isinstance(history, dict):
+        history = history.get("epochs")
+    if isinstance(history, list) and all(isinstance(h, dict) for h in history):
+        return history
+    return None
 
 
 def _check_method(i: int, method: Any, num_classes: int, where: str | None) -> None:
@@ -38,8 +48,7 @@ def _check_method(i: int, method: Any, num_classes: int, where: str | None) -> N
     per_class = method.get("per_class")
     if per_class is not None and not isinstance(per_class, dict):
         raise ConfigError(where, f"method {name!r}: 'per_class' must be an object of class -> counts")
-    history = method.get("history")
-    if history is not None and not (isinstance(history, list) and all(isinstance(h, dict) for h in history)):
+    if method.get("history") is not None and epoch_rows(method["history"]) is None:
         raise ConfigError(where, f"method {name!r}: 'history' must be a list of per-epoch objects")
 
 
@@ -58,6 +67,8 @@ def validate_results(results: Any, path: str | Path | None = None) -> dict:
     methods = results.get("methods")
     if not isinstance(methods, list):
         raise ConfigError(path, "missing the key 'methods' (a list)")
+    if not isinstance(results.get("failed", {}), dict):
+        raise ConfigError(path, "'failed' must be an object of method -> reason")
     for i, method in enumerate(methods):
         _check_method(i, method, len(dataset["classes"]), None if path is None else str(path))
     return results

@@ -9,6 +9,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -21,6 +22,7 @@ from actionlab.synth.scene import FPS, ClipSpec, clip_timing, render_clip
 
 VERSION = 1  # bump when the rendering changes, so cached sets are regenerated
 MARKER = ".actionlab-synth-complete"
+PARAMS = ".actionlab-synth-params"  # written first, so a resumed run never mixes clips of other parameters
 
 
 def _check(num_clips_per_class: int, size: int, layout: str, container: str) -> None:
@@ -32,6 +34,24 @@ def _check(num_clips_per_class: int, size: int, layout: str, container: str) -> 
         raise ConfigError(None, f"unknown layout {layout!r}; choose one of {', '.join(layouts.LAYOUTS)}")
     if container not in ("mp4", "avi"):
         raise ConfigError(None, f"unknown container {container!r}; choose mp4 or avi")
+
+
+def _claim(out: Path, params: dict) -> None:
+    """Record the parameters in `out`, refusing a folder that holds a set made with other ones."""
+    path = out / PARAMS
+    if path.is_file() and json.loads(path.read_text() or "{}") != params:
+        raise ConfigError(out, "holds a synthetic set generated with other parameters; delete it or choose "
+                               "another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    if not path.is_file() and any(out.iterdir()):
+        raise ConfigError(out, "is not empty and holds no synthetic set; choose an empty or new folder")
+    tmp = path.with_name(path.name + f".part{os.getpid()}")
+    tmp.write_text(json.dumps(params))
+    os.replace(tmp, path)
+
+
+def _quiet_threads() -> None:
+    cv2.setNumThreads(1)  # one process per core already; OpenCV's own pool would oversubscribe
 
 
 def _make(job: tuple[ClipSpec, str, bool]) -> int:
@@ -53,7 +73,7 @@ def _run(jobs: list[tuple[ClipSpec, str, bool]], workers: int) -> None:
             _make(job)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_threads) as pool:
             for _ in pool.map(_make, jobs, chunksize=4):
                 bar.update()
     bar.close()
@@ -83,6 +103,7 @@ def generate(
     marker = out / MARKER
     if marker.is_file() and json.loads(marker.read_text() or "{}") == params:
         return out
+    _claim(out, params)
     specs = [ClipSpec(seed, label, layouts.group_of(i)[0], i, size)
              for label in range(len(ACTIONS)) for i in range(num_clips_per_class)]
     entries = [layouts.entry(s, layout, container, images) for s in specs]

@@ -118,24 +118,30 @@ class Trainer:
                 self._run_epoch(model, val_loader, loss_fn, device, None, epoch)
             scheduler.step()
             stats = EpochStats(epoch, tr_loss, tr_acc, va_loss, va_acc, lr, time.perf_counter() - t0)
-            history.epochs.append(stats)
-            score = _score(stats, cfg.monitor)
-            if best is None or score < best:
-                best, history.best_epoch = score, epoch
-                save_checkpoint(run_dir, model, dict(ckpt_config, best_epoch=epoch, best_stats=asdict(stats)))
-            es_loss = stats.val_loss if stats.val_loss is not None else stats.train_loss
-            bad_epochs = 0 if epoch == 0 or es_loss < min(_es_losses(history)[:-1]) else bad_epochs + 1
-            if cfg.early_stopping is not None and bad_epochs >= cfg.early_stopping:
-                history.stopped_early = True
-            if writer is not None:
-                for k, v in asdict(stats).items():
-                    if k != "epoch" and v is not None:
-                        writer.add_scalar(k, v, epoch)
+            best, bad_epochs = self._record(stats, history, best, bad_epochs, run_dir, model, ckpt_config, writer)
             atomic_write_json(run_dir / "history.json", history.to_dict())
             self._save_state(run_dir, model, optimizer, scheduler, epoch, history, best, bad_epochs)
         if writer is not None:
             writer.close()
         return history
+
+    def _record(self, stats: EpochStats, history: History, best: float | None, bad_epochs: int, run_dir: Path,
+                model: nn.Module, ckpt_config: dict, writer) -> tuple[float, int]:
+        """Append the epoch, save the best checkpoint, count epochs without val-loss gain, log scalars."""
+        history.epochs.append(stats)
+        score = _score(stats, self.config.monitor)
+        if best is None or score < best:
+            best, history.best_epoch = score, stats.epoch
+            save_checkpoint(run_dir, model, dict(ckpt_config, best_epoch=stats.epoch, best_stats=asdict(stats)))
+        losses = _es_losses(history)
+        bad_epochs = 0 if len(losses) == 1 or losses[-1] < min(losses[:-1]) else bad_epochs + 1
+        if self.config.early_stopping is not None and bad_epochs >= self.config.early_stopping:
+            history.stopped_early = True
+        if writer is not None:
+            for k, v in asdict(stats).items():
+                if k != "epoch" and v is not None:
+                    writer.add_scalar(k, v, stats.epoch)
+        return best, bad_epochs
 
     def _run_epoch(self, model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: torch.device,
                    optimizer: torch.optim.Optimizer | None, epoch: int) -> tuple[float, float]:
