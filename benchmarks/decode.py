@@ -7,6 +7,7 @@ interleaved repeats and prints median times and the speed-up ratio. Run: python 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -63,10 +64,12 @@ def main() -> None:
         clips = {gop: write_clip(Path(tmp) / f"gop{gop}.mp4", gop) for gop in (250, 12)}
         indices = UniformSampler(16).sample(250)
         times: dict[tuple[int, str], list[float]] = {(g, k): [] for g in clips for k in ("full", "warm", "cold")}
-        for _ in range(args.repeats):
+        for rep in range(args.repeats):
             for gop, path in clips.items():
                 times[gop, "full"].append(timed(lambda: full_decode(path)))
-                cached._CACHE.clear()  # cold: includes building the frame index (what probe() does once per file)
+                # Cold: empty memory and disk caches, so the time includes building the frame index (probe's work).
+                cached._CACHE.clear()
+                os.environ["ACTIONLAB_CACHE"] = str(Path(tmp) / f"cache-{rep}-{gop}")
                 times[gop, "cold"].append(timed(lambda: read_frames(path, indices)))
                 times[gop, "warm"].append(timed(lambda: read_frames(path, indices)))
         for gop in clips:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from actionlab.errors import ConfigError
-from actionlab.explain import find_target_layer, grad_cam, overlay
+from actionlab.explain import find_target_layer, grad_cam, guided_backprop, overlay
 from actionlab.video import read_frames
 from media import write_video
 
@@ -77,6 +77,8 @@ def test_torchvision_model_and_frozen_weights() -> None:
     assert find_target_layer(model) is model.layer4[1].conv2
     cams = grad_cam(model, torch.rand(2, 3, 64, 64), class_idx=3)
     assert cams.shape == (2, 64, 64) and np.isfinite(cams).all() and cams.max() <= 1.0
+    guided = guided_backprop(model, torch.rand(1, 3, 64, 64))  # in-place ReLUs reused twice per block
+    assert guided.shape == (1, 3, 64, 64) and np.isfinite(guided).all() and np.abs(guided).sum() > 0
     with pytest.raises(ConfigError, match="class_idx"):
         grad_cam(model, torch.rand(1, 3, 64, 64), class_idx=9)
     with pytest.raises(ConfigError, match="no Conv2d"):
@@ -153,3 +155,15 @@ def test_target_layer_skips_a_trailing_1x1_shortcut() -> None:
     block = Block()
     assert find_target_layer(block) is block.conv
     assert find_target_layer(nn.Sequential(nn.Conv2d(3, 2, 1))).kernel_size == (1, 1)  # only 1x1: use it
+    with pytest.raises(ConfigError, match="no part"):
+        grad_cam(block, torch.rand(1, 3, 4, 8, 8), target_layer=nn.Conv3d(3, 4, 3))
+
+
+def test_guided_backprop_highlights_the_square_and_restores_inplace_relu() -> None:
+    net = SquareNet(nn.Conv2d)
+    x = _square_images([(10, 20)])
+    grads = guided_backprop(net, x, class_idx=1)
+    assert grads.shape == (1, 3, 48, 48) and grads.min() >= 0
+    mass = np.abs(grads[0]).sum(axis=0)
+    assert mass[8:20, 18:30].sum() > 0.99 * mass.sum() > 0  # the square grown by two 3x3 receptive fields
+    assert net.relu.inplace and net.training

@@ -71,7 +71,7 @@ def test_resume_continues_after_last_epoch(tiny, tmp_path):
 
 
 def test_features_mlp_on_sift_bow(tiny, tmp_path):
-    cfg = {"epochs": 8, "extractor_options": {"k": 16, "num_frames": 3, "size": 64}}
+    cfg = {"epochs": 8, "workers": 1, "extractor_options": {"k": 16, "num_frames": 3, "size": 64}}
     import dataclasses
 
     small = dataclasses.replace(tiny, train=[s for s in tiny.train if s.label < 4],

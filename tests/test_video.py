@@ -217,3 +217,22 @@ def test_cli_probe_json_and_bad_file(videos: dict[str, Path], tmp_path: Path, ca
     assert (info["num_frames"], info["codec"], info["width"]) == (30, "vp9", 80)
     assert err.strip().splitlines() == [f"actionlab probe: error: {missing}: file not found"]
     assert main(["probe", str(missing)]) == 1
+
+
+def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monkeypatch) -> None:
+    import actionlab.video.cached as cached
+
+    path = videos["h264-gop12-bframes.mp4"]
+    expected = read_frames(path, [5, 100])
+    cached._CACHE.clear()  # as a new process would start
+
+    def refuse(p):
+        raise AssertionError("re-indexed a file whose index is on disk")
+
+    monkeypatch.setattr(cached, "build_index", refuse)
+    assert probe(path).num_frames == 120
+    np.testing.assert_array_equal(read_frames(path, [5, 100]), expected)
+    path.touch()  # a changed mtime must invalidate the entry
+    cached._CACHE.clear()
+    with pytest.raises(AssertionError, match="re-indexed"):
+        probe(path)

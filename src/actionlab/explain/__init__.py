@@ -8,10 +8,13 @@ Public API:
   `nn.Conv2d` / `nn.Conv3d` with a kernel larger than 1 (1x1 shortcuts are skipped); `class_idx` is an int,
   one class per sample, or None (the predicted class). All-zero maps mean no positive evidence.
 - `find_target_layer(model) -> nn.Module`.
+- `guided_backprop(model, inputs, class_idx=None) -> np.ndarray` input-shaped guided gradients; multiply by the
+  upsampled Grad-CAM map for guided Grad-CAM.
 - `overlay(frames uint8 (N, H, W, 3) RGB, cams (N, h, w), alpha=0.4) -> uint8 (N, H, W, 3)` with OpenCV's
   JET colormap.
 """
 
 from actionlab.explain.gradcam import find_target_layer, grad_cam, overlay
+from actionlab.explain.guided import guided_backprop
 
-__all__ = ["find_target_layer", "grad_cam", "overlay"]
+__all__ = ["find_target_layer", "grad_cam", "guided_backprop", "overlay"]

@@ -72,6 +72,8 @@ def grad_cam(
     finally:
         handle.remove()
         model.train(was_training)
+    if "grad" not in store:
+        raise ConfigError(None, f"target layer {type(layer).__name__} took no part in computing the logits")
     act, grad = store["act"].detach(), store["grad"].detach()
     spatial = tuple(range(2, act.ndim))
     weights = grad.mean(dim=spatial, keepdim=True)

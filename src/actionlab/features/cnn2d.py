@@ -82,4 +82,5 @@ def _load_run(run_dir: Path) -> nn.Module:
         json.loads((run_dir / "config.json").read_text())
     except (OSError, ValueError) as err:
         raise CheckpointError(run_dir / "config.json", f"unreadable run config: {err}") from None
-    return load_run_model(run_dir)
+    loaded = load_run_model(run_dir)
+    return loaded[0] if isinstance(loaded, tuple) else loaded  # (model, config)

@@ -49,7 +49,7 @@ class FeaturesMLP(Method):
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         ex = self._extractor(cfg, run_dir)
-        extract(dataset, ex, run_dir / "store")
+        extract(dataset, ex, run_dir / "store", workers=int(cfg.get("workers", 2)))
         store = FeatureStore.open(run_dir / "store", dataset.name, ex)
         if ex.needs_fit:
             np.savez(run_dir / "extractor_state.npz", **store.load_state())

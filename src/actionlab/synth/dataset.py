@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -50,10 +50,6 @@ def _claim(out: Path, params: dict) -> None:
     os.replace(tmp, path)
 
 
-def _quiet_threads() -> None:
-    cv2.setNumThreads(1)  # one process per core already; OpenCV's own pool would oversubscribe
-
-
 def _make(job: tuple[ClipSpec, str, bool]) -> int:
     """Render one clip and write it; returns the number of frames written (1 for a still)."""
     spec, path, still = job
@@ -73,7 +69,8 @@ def _run(jobs: list[tuple[ClipSpec, str, bool]], workers: int) -> None:
             _make(job)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_threads) as pool:
+        # spawn, not fork: a forked copy of a process whose OpenCV/torch thread pools already ran can deadlock
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for _ in pool.map(_make, jobs, chunksize=4):
                 bar.update()
     bar.close()

@@ -1,16 +1,24 @@
-"""In-memory cache of frame indices per (path, size, mtime), so probe and read_frames index a file once."""
+"""Frame indices cached per (path, size, mtime): in memory, and on disk under cache_dir("probe") across runs."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
+
+from actionlab.cache import cache_dir
 from actionlab.video.index import FrameIndex, build_index
 from actionlab.video.opening import check_file
 
 _CACHE: dict[tuple[str, int, int], FrameIndex] = {}
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 4096
+_FORMAT = 1
 
 
 def frame_index(path: str | Path) -> FrameIndex:
@@ -22,9 +30,38 @@ def frame_index(path: str | Path) -> FrameIndex:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    index = build_index(path)
+    disk = cache_dir("probe") / (hashlib.sha1(repr((_FORMAT, *key)).encode()).hexdigest() + ".json")
+    index = _load(disk)
+    if index is None:
+        index = build_index(path)
+        _save(disk, index)
     with _LOCK:
         if len(_CACHE) >= _MAX_ENTRIES:
             _CACHE.clear()
         _CACHE[key] = index
     return index
+
+
+def _load(file: Path) -> FrameIndex | None:
+    try:
+        data = json.loads(file.read_text())
+        pts = None if data["pts"] is None else np.asarray(data["pts"], dtype=np.int64)
+        return FrameIndex(int(data["num_frames"]), pts, np.asarray(data["keyframes"], dtype=np.int64), data["damage"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or unreadable cache entry: index the file again
+
+
+def _save(file: Path, index: FrameIndex) -> None:
+    data = {
+        "num_frames": index.num_frames,
+        "pts": None if index.pts is None else index.pts.tolist(),
+        "keyframes": index.keyframes.tolist(),
+        "damage": index.damage,
+    }
+    try:
+        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, file)  # atomic: a concurrent reader sees the old entry or the whole new one
+    except OSError:
+        pass  # the cache is an optimisation; a read-only cache folder must not fail the read

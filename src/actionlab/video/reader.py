@@ -82,19 +82,10 @@ def _to_rgb(frame: av.VideoFrame, size: Size) -> np.ndarray:
     return frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
 
 
-def _packet_frames(container, stream, wanted_pts: set[int]):
-    """Decode demuxed packets, letting the decoder drop unwanted non-reference frames (B-frames) unseen."""
-    ctx = stream.codec_context
-    for packet in container.demux(stream):
-        ctx.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts else "NONREF"
-        yield from ctx.decode(packet)
-
-
 def _decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
     lookup = index.index_of()
     keys = index.keyframes
     wanted_set = set(int(i) for i in wanted)
-    wanted_pts = {int(index.pts[i]) for i in wanted_set}
     out: dict[int, np.ndarray] = {}
     decoder, pos = None, -1
     for target in (int(i) for i in wanted):
@@ -104,7 +95,7 @@ def _decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray, si
         if decoder is None or key > pos + 1:
             # Jumping to the keyframe before the target skips every frame between here and there.
             container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
-            decoder, pos = _packet_frames(container, stream, wanted_pts), -1
+            decoder, pos = container.decode(stream), -1
         for frame in decoder:
             if frame.pts is None or frame.pts not in lookup:
                 raise _Inexact
