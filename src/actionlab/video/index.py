@@ -111,7 +111,6 @@ def _tail_decodes(container: av.container.InputContainer, stream, index: FrameIn
 
 
 def _decode_index(path: Path, container: av.container.InputContainer, stream) -> FrameIndex:
-    stream.thread_type = "AUTO"
     count, pts, keys, damage = 0, [], [], None
     try:
         for frame in container.decode(stream):
