@@ -14,7 +14,7 @@ from actionlab.models import create_model, load_run_model
 from actionlab.training import TrainConfig, Trainer, build_optimizer, build_scheduler, predict_scores
 from actionlab.transforms import ClipTransform
 from actionlab.video import read_frames
-from tests.media import write_video
+from media import write_video
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,7 +9,7 @@ import torch
 from actionlab.errors import ConfigError
 from actionlab.transforms import IMAGENET_MEAN, IMAGENET_STD, ClipTransform, flip_label_map, to_tensor
 from actionlab.video import read_frames
-from tests.media import numbered_frames, write_video
+from media import numbered_frames, write_video
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo: data ready at {root} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     dataset = dataset_from_spec(f"folder:{root}")
     # small, fast settings: the 5-minute budget on 2 CPU cores includes data generation
-    cfg = {"dataset": {"spec": f"folder:{root}"}, "num_frames": 8, "size": 48, "batch_size": 32, "epochs": 6}
+    cfg = {"dataset": {"spec": f"folder:{root}"}, "num_frames": 8, "size": 48, "batch_size": 32, "epochs": 50}
     if args.epochs:
         cfg["epochs"] = args.epochs
     results = compare(dataset, [m.strip() for m in args.methods.split(",")], args.out, cfg)
