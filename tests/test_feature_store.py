@@ -119,6 +119,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     assert summary.already == len(before) and summary.done == 16 - len(before)
     assert all((items / n).stat().st_mtime_ns == t for n, t in before.items())
     store = FeatureStore(summary.store)
+    assert store.consolidated() is not None  # the resumed run finished and consolidated every video
     assert len(store.keys()) == 16
     assert all(store.get(s).values.shape == (2, 32, 43, 2) for s in ds.train + ds.test)
 

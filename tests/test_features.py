@@ -47,14 +47,15 @@ def test_cnn2d_weights_from_state_dict_file(videos: list[Path], tmp_path: Path) 
     net = torchvision.models.resnet18()
     state = {f"module.{k}": v for k, v in net.state_dict().items()}  # DataParallel-style prefix is stripped
     torch.save(state, tmp_path / "w.pth")
-    ex = create_extractor("cnn2d:resnet18", weights=str(tmp_path / "w.pth"), num_frames=2, size=64, device="cpu")
+    ex = create_extractor("cnn2d:resnet18", weights=str(tmp_path / "w.pth"), num_frames=2, size=64, device="cpu",
+                          bf16=False)
     frames, _, _ = ex.decode(videos[0])
     net.fc = torch.nn.Identity()
     with torch.inference_mode():
         want = net.eval()(ex.to_input(frames)).numpy()
     np.testing.assert_allclose(ex.transform(videos[0]).values, want, atol=1e-4)
     assert ex.config["weights"].endswith("w.pth")
-    random = create_extractor("cnn2d:resnet18", num_frames=2, size=64, device="cpu")
+    random = create_extractor("cnn2d:resnet18", num_frames=2, size=64, device="cpu", bf16=False)
     assert not np.allclose(random.transform(videos[0]).values, want, atol=1e-3)
 
 
@@ -84,7 +85,7 @@ def test_cnn3d_shapes_and_weights_file(videos: list[Path], tmp_path: Path) -> No
     from safetensors.torch import save_file
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "r3d.safetensors"))
     ex = create_extractor("cnn3d:r3d_18", weights=str(tmp_path / "r3d.safetensors"), num_clips=2, clip_len=4,
-                          size=32, device="cpu")
+                          size=32, device="cpu", bf16=False)
     fa = ex.transform(videos[0])
     assert fa.values.shape == (2, 512) and fa.indices.shape == (2, 4)
     frames, _, _ = ex.decode(videos[0])
@@ -95,13 +96,30 @@ def test_cnn3d_shapes_and_weights_file(videos: list[Path], tmp_path: Path) -> No
     np.testing.assert_array_equal(fa.values, ex.transform(videos[0]).values)
 
 
-def test_bf16_close_to_fp32(videos: list[Path]) -> None:
-    """bf16 autocast on CPU: features within 5% relative (L2) of fp32 for resnet18."""
-    fp32 = create_extractor("cnn2d:resnet18", num_frames=4, size=64, device="cpu").transform(videos[0]).values
-    bf16 = create_extractor("cnn2d:resnet18", num_frames=4, size=64, device="cpu", bf16=True)
-    got = bf16.transform(videos[0]).values
-    rel = np.linalg.norm(got - fp32) / np.linalg.norm(fp32)
-    assert rel < 0.05, rel
+def test_bf16_close_to_fp32_and_default_where_native(videos: list[Path]) -> None:
+    """bf16 autocast: resnet18 and r3d_18 features within 2% relative L2 of fp32 (measured ~0.4-1%)."""
+    from actionlab.features.torchbase import native_bf16
+    for name, opts in (("cnn2d:resnet18", {"num_frames": 4, "size": 64}),
+                       ("cnn3d:r3d_18", {"num_clips": 1, "clip_len": 4, "size": 32})):
+        fp32 = create_extractor(name, device="cpu", bf16=False, **opts)
+        bf16 = create_extractor(name, device="cpu", bf16=True, **opts)
+        want, got = fp32.transform(videos[0]).values, bf16.transform(videos[0]).values
+        rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert 0 < rel < 0.02, (name, rel)  # > 0: bf16 really ran
+        assert fp32.config["bf16"] is False and bf16.config["bf16"] is True  # different stores
+    default = create_extractor("cnn2d:resnet18", num_frames=4, size=64, device="cpu")
+    assert default.bf16 == default.config["bf16"] == native_bf16(torch.device("cpu"))
+
+
+def test_batch_across_videos_equals_one_by_one(videos: list[Path]) -> None:
+    ex = create_extractor("cnn2d:resnet18", num_frames=3, size=48, device="cpu", bf16=False)
+    decoded = [ex.decode(v) for v in videos]
+    together = ex.compute_batch(decoded)
+    for d, fa in zip(decoded, together):
+        alone = ex.compute(d)
+        assert fa.values.shape == (3, 512)
+        np.testing.assert_allclose(fa.values, alone.values, rtol=1e-4, atol=1e-4)
+        np.testing.assert_array_equal(fa.indices, alone.indices)
 
 
 def test_flow_extractors_quantised_and_moving_right(videos: list[Path]) -> None:

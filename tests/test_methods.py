@@ -45,10 +45,11 @@ def test_decode_many_lists_bad_files(tiny, tmp_path):
 
 @pytest.mark.parametrize("name", ["frame-cnn", "clip3d", "features-lstm"])
 def test_method_loss_falls_and_run_is_self_contained(name, tiny, tmp_path):
-    cfg = {"epochs": 4, "num_frames": 6, "size": 32, "batch_size": 8, "width": 8}
+    cfg = {"epochs": 8, "num_frames": 6, "size": 32, "batch_size": 8, "width": 8, "progress": False,
+           "seq_step": 4, "seq_max": 8}
     result = get_method(name).train(tiny, tmp_path / name, cfg)
     losses = [h["train_loss"] for h in result.history]
-    assert losses[-1] < losses[0]
+    assert np.mean(losses[-2:]) < np.mean(losses[:2])  # augmentation makes single epochs noisy
     saved = json.loads((tmp_path / name / "config.json").read_text())
     assert saved["method"] == name and saved["classes"] == tiny.classes and saved["num_frames"] == 6
     assert (tmp_path / name / "model.safetensors").is_file()

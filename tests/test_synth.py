@@ -172,3 +172,14 @@ def test_synthetic_root_generates_once_then_reuses(monkeypatch: pytest.MonkeyPat
     assert (root / synth_dataset.MARKER).is_file() and len(manifest(root)) == len(ACTIONS)
     stamp = (root / "manifest.csv").stat().st_mtime_ns
     assert synthetic_root() == root and (root / "manifest.csv").stat().st_mtime_ns == stamp
+
+
+def test_every_action_moves_a_joint_by_a_quarter_of_the_figure() -> None:
+    from actionlab.synth.figure import actor_appearance, joints
+
+    timing = Timing(num_frames=75, fps=25.0, speed=0.7, phase=0.0, hold_start=0.25, hold_end=0.25)
+    look = actor_appearance(0, 1)
+    for action in ACTIONS:
+        path = np.array([list(joints(pose, look).values()) for pose in pose_trajectory(action, timing)])
+        reach = np.linalg.norm(path.max(axis=0) - path.min(axis=0), axis=-1).max()
+        assert reach > 0.25, (action, reach)  # figure heights: ~9 px of motion even at 48 px

@@ -226,7 +226,7 @@ def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monke
     expected = read_frames(path, [5, 100])
     cached._CACHE.clear()  # as a new process would start
 
-    def refuse(p):
+    def refuse(*args):
         raise AssertionError("re-indexed a file whose index is on disk")
 
     monkeypatch.setattr(cached, "build_index", refuse)
@@ -236,3 +236,26 @@ def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monke
     cached._CACHE.clear()
     with pytest.raises(AssertionError, match="re-indexed"):
         probe(path)
+
+
+def test_runs_seek_only_when_that_skips_frames() -> None:
+    from actionlab.video.seeking import plan_runs
+
+    keys = np.array([0, 12, 24, 36])
+    assert plan_runs(keys, np.array([3, 5, 13, 30, 31])) == [(0, [3, 5]), (12, [13]), (24, [30, 31])]
+    # frame 12 right after 11: decoding on costs nothing extra, a seek would only add work
+    assert plan_runs(keys, np.array([11, 12, 40])) == [(0, [11, 12]), (36, [40])]
+
+
+def test_cold_read_opens_the_file_once(videos: dict[str, Path], monkeypatch, tmp_path: Path) -> None:
+    import actionlab.video.cached as cached
+
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
+    cached._CACHE.clear()
+    path = videos["h264-gop250-bframes.mp4"]
+    got = read_frames(path, [250, 10, 299])
+    assert [frame_number(f) for f in got] == [250, 10, 299]
+    assert opened == [str(path)]  # indexing and seeking share one open container

@@ -15,17 +15,23 @@ RESULT_KEYS = ("top1", "top5", "mean_class_acc", "per_class", "confusion", "trai
 
 def compare(dataset: Any, methods: Sequence[str], out: str | Path, config: dict[str, Any] | None = None,
             dataset_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run every method on the same split under out/<method>/; return the results dict (also written)."""
+    """Run every method on the same split under out/<method>/; return the results dict (also written).
+
+    `config` goes to every method; `config["per_method"][name]` adds options for one method only.
+    """
     from actionlab.report import write_report, write_results_json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = [get_method(m) for m in methods]  # unknown names fail before any training
-    entries, histories, failed = [], {}, {}
+    entries, histories, failed, prior_runs = [], {}, {}, {}
     for method in chosen:
         print(f"compare: training {method.name}", file=sys.stderr)
         try:
-            run = method.train(dataset, out / method.name, dict(config or {}))
+            # methods built on others (two-stream, features-lstm) reuse the runs this compare already trained
+            cfg = {k: v for k, v in (config or {}).items() if k != "per_method"}
+            cfg.update((config or {}).get("per_method", {}).get(method.name, {}), prior_runs=dict(prior_runs))
+            run = method.train(dataset, out / method.name, cfg)
         except ActionlabError as err:  # one failing method is listed, the others still run
             failed[method.name] = str(err)
             print(f"compare: {method.name} failed: {err}", file=sys.stderr)
@@ -34,6 +40,7 @@ def compare(dataset: Any, methods: Sequence[str], out: str | Path, config: dict[
         entry.update({k: run.metrics[k] for k in RESULT_KEYS if k in run.metrics})
         entry["history"] = run.history
         entries.append(entry)
+        prior_runs[method.name] = str(run.run_dir)
         histories[method.name] = run.history
     results = {"dataset": {"name": getattr(dataset, "name", "dataset"), "classes": list(dataset.classes),
                            "num_train": len(dataset.train), "num_test": len(dataset.test), **(dataset_info or {})},

@@ -8,7 +8,10 @@
 
 values: cnn2d (N frames, D), cnn3d (K clips, D), sift-bow (1, k), flow uint8 (L, H, W, 2) — restore with
 dequantize_flow(values, store.config["bound"]). Training-split mean/std is applied by get(normalize=True)
-to float features.
+to float features. A finished run also leaves everything in one HDF5 file, `store.h5_path` (see store.py).
+
+CNN extractors batch frames/clips across videos (`batch_size`), decode the next videos in a background thread
+while the network runs, and autocast to bf16 where the hardware runs it natively (`bf16=False` for fp32).
 """
 
 from actionlab.features.base import Extractor, FeatureArray, config_hash

@@ -21,25 +21,27 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
 
 class Cnn3dExtractor(TorchExtractor):
-    """Clip features: `num_clips` clips of `clip_len` frames resized to `size` x `size`."""
+    """Clip features: `num_clips` clips of `clip_len` frames resized to `size` x `size`; `batch_size` clips
+    (gathered across videos by extract()) per forward pass; `bf16=None` as in cnn2d."""
 
     mean = KINETICS_MEAN
     std = KINETICS_STD
     model_dims = 5
 
     def __init__(self, backbone: str = "r3d_18", *, weights: str | Path | None = None, num_clips: int = 2,
-                 clip_len: int = 16, stride: int = 1, size: int = 112, seed: int = 0, bf16: bool = False,
-                 device: str | None = None) -> None:
+                 clip_len: int = 16, stride: int = 1, size: int = 112, seed: int = 0, bf16: bool | None = None,
+                 device: str | None = None, batch_size: int = 4) -> None:
         if backbone not in VIDEO_BACKBONES:
             raise FeatureError(None, f"unknown cnn3d backbone {backbone!r}; known: {sorted(VIDEO_BACKBONES)}")
         self.sampler = MultiClipSampler(num_clips, clip_len, stride)
-        self.size = size
+        self.size, self.batch_size = size, batch_size
+        bf16 = self._resolve(device, bf16)
         self.config = common_config(f"cnn3d:{backbone}", weights, seed, size, bf16, num_clips=num_clips,
                                     clip_len=clip_len, stride=stride)
         head = VIDEO_BACKBONES[backbone]
         net = build_torchvision(backbone, weights, seed, (head + ".",))
         setattr(net, head, nn.Identity())
-        self._setup(net, device, bf16)
+        self._setup(net)
 
     def decode(self, path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
         """Frames (K, T, H, W, 3) and indices (K, T)."""

@@ -8,7 +8,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
@@ -29,11 +29,17 @@ class ExtractSummary:
     already: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    rows: int = 0  # feature rows computed now: frames (cnn2d), clips (cnn3d), flow fields
 
     @property
     def items_per_s(self) -> float:
         """Videos computed per second in this call."""
         return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def rows_per_s(self) -> float:
+        """Feature rows (frames, clips, flow fields) computed per second in this call."""
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
 def _todo(dataset: Any, store: FeatureStore, limit: int | None) -> tuple[list, int, list[tuple[str, str]]]:
@@ -58,13 +64,12 @@ def _fit(extractor: Extractor, store: FeatureStore, dataset: Any, limit: int | N
     store.save_state(extractor.state())
 
 
-def _results(extractor: Extractor, todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
-    """Yield (sample, split, FeatureArray | ActionlabError) in order; decoding runs ahead in threads.
+def _prefetched(job: Callable[[Path], Any], todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
+    """Yield (sample, split, job(path) | ActionlabError) in order while `workers` threads run ahead.
 
-    At most 2*workers videos are in flight, so memory does not grow with the dataset size.
+    At most 2*workers videos are in flight, so memory does not grow with the dataset size. PyAV and OpenCV
+    release the GIL, so decoding overlaps the network running in the caller's thread.
     """
-    split_work = isinstance(extractor, TorchExtractor)
-    job = extractor.decode if split_work else extractor.transform
     with ThreadPoolExecutor(max(1, workers)) as pool:
         pending: deque[tuple[Any, str, Future]] = deque()
         queue = iter(todo)
@@ -77,18 +82,62 @@ def _results(extractor: Extractor, todo: list, workers: int) -> Iterator[tuple[A
             nxt = next(queue, None)
             if nxt is not None:
                 pending.append((nxt[0], nxt[1], pool.submit(job, nxt[0].path)))
-            try:
-                out = fut.result()
-                yield sample, split, extractor.compute(out) if split_work else out
-            except ActionlabError as err:
-                yield sample, split, err
-            except Exception as err:  # noqa: BLE001 - one odd video (codec bug, OOM frame) must not sink the run
-                yield sample, split, ActionlabError(sample.path, f"{type(err).__name__}: {err}".splitlines()[0])
+            yield sample, split, _guarded(fut.result, sample.path)
+
+
+def _guarded(call: Callable[[], Any], path: Path) -> Any:
+    """call(), with any failure turned into an ActionlabError naming `path`."""
+    try:
+        return call()
+    except ActionlabError as err:
+        return err
+    except Exception as err:  # noqa: BLE001 - one odd video (codec bug, OOM frame) must not sink the run
+        return ActionlabError(path, f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__)
+
+
+def _batched(extractor: TorchExtractor, todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
+    """Decode ahead in threads; run the network once per `extractor.batch_size` frames/clips across videos."""
+    group: list[tuple[Any, str, Any]] = []
+    for sample, split, out in _prefetched(extractor.decode, todo, workers):
+        if isinstance(out, ActionlabError):
+            yield sample, split, out
+            continue
+        group.append((sample, split, out))
+        if sum(len(d[0]) for _, _, d in group) >= extractor.batch_size:
+            yield from _compute(extractor, group)
+            group = []
+    yield from _compute(extractor, group)
+
+
+def _compute(extractor: TorchExtractor, group: list[tuple[Any, str, Any]]) -> Iterator[tuple[Any, str, Any]]:
+    """One forward pass for the group; if it fails, per video, so the failure lands on the video that caused it."""
+    if not group:
+        return
+    outs = _guarded(lambda: extractor.compute_batch([d for _, _, d in group]), group[0][0].path)
+    if isinstance(outs, ActionlabError) and len(group) > 1:
+        outs = [_guarded(lambda d=d: extractor.compute(d), s.path) for s, _, d in group]
+    elif isinstance(outs, ActionlabError):
+        outs = [outs]
+    for (sample, split, _), out in zip(group, outs):
+        yield sample, split, out
+
+
+def _results(extractor: Extractor, todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
+    """Yield (sample, split, FeatureArray | ActionlabError) for every video to do."""
+    if isinstance(extractor, TorchExtractor):
+        return _batched(extractor, todo, workers)
+    return _prefetched(extractor.transform, todo, workers)
 
 
 def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit: int | None = None,
-            progress: bool = True, workers: int = 2) -> ExtractSummary:
-    """Extract features of every train/val/test sample not yet in the store; returns an ExtractSummary."""
+            progress: bool = True, workers: int | None = None) -> ExtractSummary:
+    """Extract features of every train/val/test sample not yet in the store; returns an ExtractSummary.
+
+    `workers` decoding threads run ahead of the network (default: 1 for CNN extractors, whose network already
+    uses every core, 2 otherwise). When the run ends the shards are consolidated into the store's HDF5 file.
+    """
+    if workers is None:
+        workers = 1 if isinstance(extractor, TorchExtractor) else 2
     store = FeatureStore.open(store_root, dataset.name, extractor)
     store.lock()
     start = time.perf_counter()
@@ -103,12 +152,15 @@ def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit
             if isinstance(out, FeatureArray):
                 store.put(sample.path, out, int(sample.label), split)
                 summary.done += 1
+                summary.rows += len(out.values)
             else:
                 store.add_skipped(sample.path, out.reason)
                 summary.skipped.append((str(sample.path), out.reason))
             bar.update()
         bar.close()
-        store.compute_stats()
+        if summary.done or len(summary.skipped) > len(before) or store.consolidated() is None:
+            store.compute_stats()
+            store.consolidate()
     finally:
         store.unlock()
     summary.seconds = time.perf_counter() - start

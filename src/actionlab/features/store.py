@@ -1,4 +1,13 @@
-"""FeatureStore: one directory per (dataset, extractor config), one atomic .npz file per video.
+"""FeatureStore: one directory per (dataset, extractor config); atomic .npz shards, one consolidated HDF5 file.
+
+Design: the write path is one small .npz shard per video, each written to a temp file and os.replace'd. That
+survives kill -9 at any instant (a finished shard is whole, an unfinished one is an ignored temp file) and lets a
+rerun skip finished videos, which a single HDF5 file being appended to cannot promise (a killed HDF5 writer can
+leave the whole file unreadable). When a run finishes, extract() calls consolidate(): every shard plus config,
+hash, stats, fitted state and skipped list go into one `features.h5` (see actionlab.features.consolidated),
+again through a temp file + os.replace. Reads are served from that file while it is *current* (its recorded
+signature matches the shards on disk and the store's config hash) and from the shards otherwise, so a shard
+written after consolidation, or a file carried over from another config, is never read as stale.
 
 Layout of `<root>/<dataset>/<extractor-slug>-<config-hash>/`:
   config.json   extractor config + hash (a changed config is a different directory: never stale features)
@@ -8,6 +17,7 @@ Layout of `<root>/<dataset>/<extractor-slug>-<config-hash>/`:
   skipped.json  {path: reason} for videos that could not be extracted
   stats.npz     training-split mean/std per feature dimension, applied by get(normalize=True)
   writer.lock   pid of the running writer; a second writer refuses while that process lives
+  features.h5   the consolidated store (h5py), the file to hand to other tools (workflow C)
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from actionlab.errors import FeatureError
+from actionlab.features import consolidated
 from actionlab.features.base import Extractor, FeatureArray, config_hash
 
 
@@ -75,6 +86,9 @@ class FeatureStore:
         self.config: dict[str, Any] = meta["config"]
         self.hash: str = meta["hash"]
         self.items_dir = self.path / "items"
+        self.h5_path = self.path / consolidated.FILE_NAME
+        self._reader = consolidated.Reader(self.h5_path)
+        self._checked: tuple[tuple[int, ...], bool] | None = None
 
     @classmethod
     def open(cls, root: str | Path, dataset: str, extractor: Extractor) -> "FeatureStore":
@@ -94,9 +108,41 @@ class FeatureStore:
     def __contains__(self, path: object) -> bool:
         return isinstance(path, (str, Path)) and self._item_path(path).is_file()
 
+    def _shards(self) -> list[Path]:
+        return sorted(self.items_dir.glob("[!.]*.npz"))
+
     def keys(self) -> list[str]:
         """Paths of every stored video."""
-        return [str(np.load(f)["path"]) for f in sorted(self.items_dir.glob("[!.]*.npz"))]
+        h5 = self.consolidated()
+        if h5 is not None:
+            return [str(g.attrs["path"]) for g in h5["videos"].values()]
+        return [self._load_shard(f).path for f in self._shards()]
+
+    def consolidated(self):
+        """The open consolidated h5py.File when it is current (see the module docstring), else None."""
+        stamp = tuple(consolidated._mtime(self.path / n) for n in ("items", "skipped.json", "stats.npz",
+                                                                   consolidated.FILE_NAME))
+        if self._checked is None or self._checked[0] != stamp:
+            expected = consolidated.signature(self.path, self.hash, len(self._shards()))
+            self._checked = (stamp, self._reader.current(expected) is not None)
+        return self._reader.open() if self._checked[1] else None
+
+    def consolidate(self) -> Path:
+        """Write every shard, the config, stats, fitted state and skipped list into `features.h5` atomically."""
+        shards = self._shards()
+        attrs = {"config": json.dumps(self.config, sort_keys=True, default=str), "hash": self.hash,
+                 "skipped": json.dumps(self.skipped), "signature": consolidated.signature(self.path, self.hash,
+                                                                                           len(shards))}
+        consolidated.write(self.h5_path, shards, self._load_shard, attrs, self.stats, self.load_state(),
+                           atomic_write)
+        self._checked = None
+        return self.h5_path
+
+    @staticmethod
+    def _load_shard(file: Path) -> StoredItem:
+        with np.load(file) as z:
+            fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
+            return StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))
 
     def put(self, path: str | Path, features: FeatureArray, label: int, split: str) -> None:
         """Store one video's features atomically."""
@@ -107,14 +153,16 @@ class FeatureStore:
         atomic_write(self._item_path(path), write)
 
     def item(self, path: str | Path) -> StoredItem:
-        """Everything stored for one video (features not normalised)."""
+        """Everything stored for one video (features not normalised), from features.h5 when it is current."""
+        h5 = self.consolidated()
+        found = consolidated.Reader.item(h5, item_key(path)) if h5 is not None else None
+        if found is not None:
+            return StoredItem(*found)
         file = self._item_path(path)
         if not file.is_file():
             reason = self.skipped.get(str(path), "not extracted yet")
             raise FeatureError(path, f"no features in store {self.path}: {reason}")
-        with np.load(file) as z:
-            fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
-            return StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))
+        return self._load_shard(file)
 
     def get(self, sample: Any, normalize: bool = True) -> FeatureArray:
         """Features of a Sample (or path); float features are standardised with the training mean/std."""
@@ -147,15 +195,16 @@ class FeatureStore:
 
     def compute_stats(self) -> None:
         """Mean/std per feature dimension over all rows of the training-split items (float features only)."""
-        rows = []
-        for f in sorted(self.items_dir.glob("[!.]*.npz")):
+        count, total, squares = 0, 0.0, 0.0  # running sums: memory stays flat however many videos there are
+        for f in self._shards():
             with np.load(f) as z:
                 if str(z["split"]) == "train" and z["values"].dtype != np.uint8:
-                    rows.append(z["values"].reshape(-1, z["values"].shape[-1]).astype(np.float64))
-        if not rows:
+                    rows = z["values"].reshape(-1, z["values"].shape[-1]).astype(np.float64)
+                    count, total, squares = count + len(rows), total + rows.sum(0), squares + (rows ** 2).sum(0)
+        if not count:
             return
-        data = np.concatenate(rows)
-        mean, std = data.mean(0), data.std(0)
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
         std = np.where(std < 1e-6, 1.0, std)  # constant dimensions: leave them centred, not divided by 0
 
         def write(tmp: str) -> None:

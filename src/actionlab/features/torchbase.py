@@ -1,4 +1,10 @@
-"""Shared machinery of the torch extractors: device, bf16 autocast, channels_last, decode/compute split."""
+"""Shared machinery of the torch extractors: device, bf16 autocast, channels_last, decode/compute split.
+
+Precision: `bf16=None` (the default) means bf16 autocast wherever the hardware runs it natively (CPUs with
+AVX512-BF16/AMX, CUDA with bf16) and fp32 elsewhere. Measured in benchmarks/extract.py: resnet18 features stay
+within 1% relative L2 of fp32 (tests/test_features.py asserts < 2%); pass `bf16=False` (CLI `--precision fp32`)
+for bit-reproducible fp32 features.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,16 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """True when `device` runs bf16 matmuls/convolutions natively (so autocast is a speed-up, not an emulation)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def pick_device(device: str | None) -> torch.device:
     """`None` means CUDA when present, else CPU."""
     if device is None:
@@ -33,12 +49,17 @@ class TorchExtractor(Extractor):
     model: nn.Module
     device: torch.device
     bf16: bool
+    batch_size: int = 32  # frames (cnn2d) or clips (cnn3d) per forward pass, gathered across videos
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
-    def _setup(self, model: nn.Module, device: str | None, bf16: bool) -> None:
+    def _resolve(self, device: str | None, bf16: bool | None) -> bool:
+        """Pick the device and resolve `bf16=None` for it (call before building `config`, which records it)."""
         self.device = pick_device(device)
-        self.bf16 = bf16
+        self.bf16 = native_bf16(self.device) if bf16 is None else bool(bf16)
+        return self.bf16
+
+    def _setup(self, model: nn.Module) -> None:
         self.model = model.eval().to(self.device)
         if self.device.type == "cpu" and self.model_dims == 4:
             # channels_last speeds up oneDNN convolutions on CPU; values are unchanged.
@@ -68,13 +89,19 @@ class TorchExtractor(Extractor):
         """Run the feature network on a batch."""
         raise NotImplementedError
 
-    @torch.inference_mode()
     def compute(self, decoded: tuple[np.ndarray, np.ndarray, float]) -> FeatureArray:
         """Features of one decoded video."""
-        frames, indices, fps = decoded
+        return self.compute_batch([decoded])[0]
+
+    @torch.inference_mode()
+    def compute_batch(self, decoded: list[tuple[np.ndarray, np.ndarray, float]]) -> list[FeatureArray]:
+        """Features of several decoded videos from one forward pass over their concatenated frames/clips."""
+        counts = [len(frames) for frames, _, _ in decoded]
+        frames = decoded[0][0] if len(decoded) == 1 else np.concatenate([f for f, _, _ in decoded])
         with self.autocast():
-            out = self.forward(self.to_input(frames))
-        return FeatureArray(out.float().cpu().numpy(), indices, fps)
+            out = self.forward(self.to_input(frames)).float().cpu().numpy()
+        parts = np.split(out, np.cumsum(counts)[:-1])
+        return [FeatureArray(np.ascontiguousarray(v), idx, fps) for v, (_, idx, fps) in zip(parts, decoded)]
 
     def transform(self, path: str | Path) -> FeatureArray:
         """Decode then compute."""

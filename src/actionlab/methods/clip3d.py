@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from actionlab.methods.base import register_method
-from actionlab.methods.frame_cnn import shift
+from actionlab.methods.frame_cnn import appearance, shift
 from actionlab.methods.netmethod import NetMethod, create, to_float
 
 
@@ -29,7 +29,7 @@ class Clip3D(NetMethod):
     def batch(self, clips: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
         x = to_float(clips).permute(0, 4, 1, 2, 3)  # (B, 3, T, H, W)
         if rng is not None:
-            x = shift(x.transpose(1, 2), rng).transpose(1, 2)
+            x = shift(appearance(x, rng).transpose(1, 2), rng).transpose(1, 2)
         return (x.contiguous(),)
 
 

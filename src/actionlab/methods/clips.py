@@ -1,4 +1,4 @@
-"""Decode each video once, at low resolution, into a fixed stack of uniformly spaced uint8 frames."""
+"""Decode each video once, at low resolution, into uint8 frames (a fixed uniform clip or a strided sequence)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -23,17 +23,22 @@ def uniform_indices(num_frames: int, count: int) -> np.ndarray:
     return np.linspace(0, num_frames - 1, count).round().astype(np.int64)
 
 
-def _cache_file(path: Path, num_frames: int, size: int) -> Path:
+def sequence_indices(num_frames: int, step: int, max_frames: int) -> np.ndarray:
+    """Every `step`-th frame from the start; a coarser uniform stride when that gives more than `max_frames`."""
+    idx = np.arange(0, num_frames, step, dtype=np.int64)
+    return idx if len(idx) <= max_frames else uniform_indices(num_frames, max_frames)
+
+
+def _cache_file(path: Path, key: str) -> Path:
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{num_frames}|{size}"
-    return cache_dir("clips") / (hashlib.sha1(key.encode()).hexdigest() + ".npy")
+    full = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
+    return cache_dir("clips") / (hashlib.sha1(full.encode()).hexdigest() + ".npy")
 
 
-def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.ndarray:
-    """uint8 (T, size, size, 3) for one video, cached on disk so a compare decodes it once."""
-    path = Path(path)
+def _cached_decode(path: Path, key: str, pick: Callable[[int], np.ndarray], size: int) -> np.ndarray:
+    """read_frames(path, pick(num_frames)) at size x size, cached on disk so a compare decodes each video once."""
     try:
-        cached = _cache_file(path, num_frames, size)
+        cached = _cache_file(path, key)
     except OSError:
         cached = None
     if cached is not None and cached.is_file():
@@ -41,8 +46,7 @@ def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.nd
             return np.load(cached)
         except (OSError, ValueError):
             pass  # a damaged cache entry is simply rebuilt
-    info = probe(path)
-    frames = read_frames(path, uniform_indices(info.num_frames, num_frames), size=(size, size))
+    frames = read_frames(path, pick(probe(path).num_frames), size=(size, size))
     if cached is not None:
         tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(tmp, frames)
@@ -50,17 +54,35 @@ def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.nd
     return frames
 
 
-def decode_many(paths: Sequence[str | Path], num_frames: int = 16, size: int = 64,
-                desc: str = "decode") -> tuple[np.ndarray, list[int], dict[str, str]]:
-    """Stack of clips for the readable paths, their positions in `paths`, and reasons for the rest."""
-    clips, kept, errors = [], [], {}
+def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.ndarray:
+    """uint8 (T, size, size, 3): `num_frames` uniformly spaced frames of one video."""
+    return _cached_decode(Path(path), f"uniform{num_frames}|{size}", lambda n: uniform_indices(n, num_frames), size)
+
+
+def decode_sequence(path: str | Path, step: int = 2, max_frames: int = 48, size: int = 64) -> np.ndarray:
+    """uint8 (T_i, size, size, 3): every `step`-th frame (length follows the video; see sequence_indices)."""
+    return _cached_decode(Path(path), f"seq{step}|{max_frames}|{size}",
+                          lambda n: sequence_indices(n, step, max_frames), size)
+
+
+def decode_all(paths: Sequence[str | Path], decode: Callable[[Path], np.ndarray],
+               desc: str = "decode") -> tuple[list[np.ndarray], list[int], dict[str, str]]:
+    """decode(path) for each path: the arrays of the readable ones, their positions, and reasons for the rest."""
+    arrays, kept, errors = [], [], {}
     for i, p in enumerate(tqdm(paths, desc=desc, file=sys.stderr, leave=False, disable=len(paths) < 2)):
         try:
-            clips.append(decode_clip(p, num_frames, size))
+            arrays.append(decode(Path(p)))
             kept.append(i)
         except ActionlabError as err:
             errors[str(p)] = err.reason
         except (OSError, ValueError) as err:
             errors[str(p)] = str(err) or type(err).__name__
+    return arrays, kept, errors
+
+
+def decode_many(paths: Sequence[str | Path], num_frames: int = 16, size: int = 64,
+                desc: str = "decode") -> tuple[np.ndarray, list[int], dict[str, str]]:
+    """Stack of uniform clips for the readable paths, their positions in `paths`, and reasons for the rest."""
+    clips, kept, errors = decode_all(paths, lambda p: decode_clip(p, num_frames, size), desc)
     shape = (0, num_frames, size, size, 3)
     return (np.stack(clips) if clips else np.zeros(shape, np.uint8)), kept, errors

@@ -14,7 +14,7 @@ from torch import nn
 
 from actionlab.errors import ActionlabError, CheckpointError, DatasetError
 from actionlab.methods.base import Method, Predictions, RunResult, register_method, write_json_atomic
-from actionlab.methods.loop import fit
+from actionlab.methods.fitting import fit_arrays
 from actionlab.methods.netmethod import create
 from actionlab.methods.scoring import basic_metrics
 
@@ -60,10 +60,7 @@ class FeaturesMLP(Method):
         t0 = time.perf_counter()
         model = self.build(len(dataset.classes), x.shape[1], cfg)
         model.mean.copy_(torch.from_numpy(mean)), model.std.copy_(torch.from_numpy(std))
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-        history = fit(model, lambda idx, rng: ((xt[idx],), yt[idx]), len(x), epochs=int(cfg["epochs"]),
-                      batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), seed=int(cfg["seed"]),
-                      state_path=run_dir / "train_state.pt", resume=bool(cfg["resume"]), desc=self.name)
+        history = fit_arrays(model, lambda items, rng: (torch.from_numpy(items),), (x, y), None, cfg, run_dir)
         seconds = time.perf_counter() - t0
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run_dir / "model.safetensors"))
         public = {k: v for k, v in cfg.items() if k != "resume"}

@@ -15,11 +15,11 @@ from torch import nn
 from actionlab.errors import CheckpointError, ConfigError, DatasetError
 from actionlab.methods.base import Method, Predictions, RunResult, write_json_atomic
 from actionlab.methods.clips import decode_many
-from actionlab.methods.loop import fit
+from actionlab.methods.fitting import fit_arrays
 from actionlab.methods.scoring import basic_metrics
 
 DEFAULTS: dict[str, Any] = {"epochs": 8, "batch_size": 16, "lr": 3e-3, "num_frames": 16, "size": 64, "seed": 0,
-                            "resume": False}
+                            "resume": False, "val_fraction": 0.0}
 MEAN, STD = 0.45, 0.225
 
 
@@ -59,12 +59,18 @@ class NetMethod(Method):
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         classes = list(dataset.classes)
-        clips, labels, skipped = self._load(dataset.train, cfg, "decode train")
+        train_samples, val_samples = training_split(dataset, cfg)
+        clips, labels, skipped = self._load(train_samples, cfg, "decode train")
         if len(clips) == 0:
             raise DatasetError(run_dir, "no readable training videos")
+        val = None
+        if val_samples:
+            vclips, vlabels, vskipped = self._load(val_samples, cfg, "decode val")
+            val, skipped = (vclips, vlabels), {**skipped, **vskipped}
         t0 = time.perf_counter()
+        torch.manual_seed(int(cfg["seed"]))
         model = self.build(len(classes), cfg)
-        history = self.fit_model(model, clips, labels, cfg, run_dir)
+        history = self.fit_model(model, (clips, labels), val, cfg, run_dir)
         train_seconds = time.perf_counter() - t0
         self.save(model, run_dir, classes, cfg)
         result = RunResult(run_dir, self.name, classes, history, train_seconds)
@@ -74,28 +80,26 @@ class NetMethod(Method):
         write_json_atomic(run_dir / "results.json", result.metrics)
         return result
 
-    def fit_model(self, model: nn.Module, clips: np.ndarray, labels: np.ndarray, cfg: dict[str, Any],
-                  run_dir: Path) -> list[dict[str, float]]:
-        """Fit with the shared loop; the state file makes --resume continue after the last finished epoch."""
-        lab = torch.from_numpy(labels)
+    def fit_model(self, model: nn.Module, train: tuple[np.ndarray, np.ndarray],
+                  val: tuple[np.ndarray, np.ndarray] | None, cfg: dict[str, Any],
+                  run_dir: Path) -> list[dict[str, Any]]:
+        """Fit on (arrays, labels) with the shared Trainer; returns per-epoch stats, best weights loaded."""
+        return fit_arrays(model, self.batch, train, val, cfg, run_dir)
 
-        def make_batch(idx: np.ndarray, rng: np.random.Generator | None):
-            return self.batch(clips[idx], rng), lab[idx]
-
-        return fit(model, make_batch, len(clips), epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
-                   lr=float(cfg["lr"]), seed=int(cfg["seed"]), state_path=run_dir / "train_state.pt",
-                   resume=bool(cfg["resume"]), desc=self.name)
+    def inputs(self, paths: Sequence[str | Path], cfg: dict[str, Any], desc: str) -> tuple[np.ndarray, list[int],
+                                                                                          dict[str, str]]:
+        """uint8 model inputs stacked per readable path, their positions in `paths`, reasons for the rest."""
+        return decode_many(paths, int(cfg["num_frames"]), int(cfg["size"]), desc)
 
     def _load(self, samples: Sequence[Any], cfg: dict[str, Any], desc: str):
-        paths = [s.path for s in samples]
-        clips, kept, errors = decode_many(paths, int(cfg["num_frames"]), int(cfg["size"]), desc)
+        clips, kept, errors = self.inputs([s.path for s in samples], cfg, desc)
         labels = np.array([samples[i].label for i in kept], dtype=np.int64)
         return clips, labels, errors
 
     def save(self, model: nn.Module, run_dir: Path, classes: list[str], cfg: dict[str, Any]) -> None:
         """Weights as safetensors and everything needed to rebuild the model as config.json."""
         tmp = run_dir / "model.safetensors.tmp"
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
         tmp.replace(run_dir / "model.safetensors")
         public = {k: v for k, v in cfg.items() if k != "resume"}
         write_json_atomic(run_dir / "config.json", {"method": self.name, "classes": classes, **public})
@@ -139,12 +143,21 @@ class NetMethod(Method):
     def predict(self, run_dir: str | Path, paths: Sequence[str | Path]) -> Predictions:
         """Video-level scores per readable path; per-path reasons for the others."""
         model, cfg = self.load(run_dir)
-        clips, kept, errors = decode_many(paths, int(cfg["num_frames"]), int(cfg["size"]), "decode")
+        clips, kept, errors = self.inputs(paths, cfg, "decode")
         out = Predictions(list(cfg["classes"]), errors=errors)
         if len(clips):
             video = self.scores(model, clips, cfg)["video"]
             out.scores = {str(paths[i]): video[j] for j, i in enumerate(kept)}
         return out
+
+
+def training_split(dataset: Any, cfg: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """(train, val) samples: the dataset's own val split, else `val_fraction` of train held out (stratified)."""
+    from actionlab.data import stratified_split
+
+    if getattr(dataset, "val", None):
+        return list(dataset.train), list(dataset.val)
+    return stratified_split(list(dataset.train), float(cfg.get("val_fraction", 0.0)), int(cfg["seed"]))
 
 
 def _write_predictions(path: Path, samples: Sequence[Any], scores: np.ndarray, classes: list[str]) -> None:

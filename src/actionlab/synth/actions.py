@@ -23,6 +23,7 @@ REVERSALS: dict[str, str] = {"stand_up": "sit_down", "lower_arms": "raise_arms",
 # actions with a stool in the scene (both members of the pair, so the stool does not tell them apart)
 WITH_STOOL = frozenset({"sit_down", "stand_up"})
 
+SIT_DROP = 0.32  # how far the hips drop when sitting, in figure heights: the stool's seat is drawn to match
 REST = np.array([0, 0, 0, 0.12, 0.05, 0.12, 0.05, 0.06, 0.0, 0.06, 0.0], dtype=np.float64)
 
 
@@ -60,11 +61,13 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
     s = timing.speed
     w = lambda hz: 2 * np.pi * hz * s * t + timing.phase  # noqa: E731 - a tiny local phase helper
     if action == "wave":
-        return _pose(n, r_sh=2.5, r_el=0.7 * np.sin(w(2.0)) + 0.3, l_sh=0.12)
+        # the whole arm sways, not just the hand: a forearm alone moves ~4 px at 48 px and drowns in noise
+        c = np.sin(w(2.0))
+        return _pose(n, r_sh=2.3 + 0.4 * c, r_el=0.3 + 1.1 * c, l_sh=0.12)
     if action == "clap":
         # front view: forearms swing in and out in front of the chest
         c = 0.5 + 0.5 * np.sin(w(1.8))
-        return _pose(n, r_sh=0.9, r_el=-0.4 - 1.6 * c, l_sh=0.9, l_el=-0.4 - 1.6 * c)
+        return _pose(n, r_sh=1.2 - 0.4 * c, r_el=-0.3 - 1.8 * c, l_sh=1.2 - 0.4 * c, l_el=-0.3 - 1.8 * c)
     if action == "jump":
         c = np.sin(w(1.2))
         up = np.clip(c, 0, None)
@@ -74,8 +77,8 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
                      l_knee=-0.9 * crouch)
     if action == "squat":
         c = 0.5 - 0.5 * np.cos(w(0.8))
-        return _pose(n, dy=0.20 * c, r_sh=0.12 + 1.3 * c, l_sh=0.12 + 1.3 * c, r_hip=0.06 + 0.9 * c,
-                     r_knee=-1.7 * c, l_hip=0.06 + 0.9 * c, l_knee=-1.7 * c)
+        return _pose(n, dy=0.26 * c, r_sh=0.12 + 1.3 * c, l_sh=0.12 + 1.3 * c, r_hip=0.06 + 1.1 * c,
+                     r_knee=-1.9 * c, l_hip=0.06 + 1.1 * c, l_knee=-1.9 * c)
     if action == "punch":
         # alternating straight punches to the sides; the idle fist stays guarded at the chest
         a = np.clip(np.sin(w(1.5)), 0, None) ** 0.6
@@ -86,9 +89,9 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
         return _pose(n, r_hip=0.06 + 1.3 * k, r_knee=-0.5 * (1 - k), lean=-0.25 * k, r_sh=0.4, l_sh=0.9 * k + 0.2)
     if action == "run":
         c = np.sin(w(2.2))
-        return _pose(n, dy=-0.05 * np.abs(c), r_hip=0.05 + 0.7 * np.clip(c, 0, None), r_knee=-1.4 * np.clip(c, 0, None),
-                     l_hip=0.05 + 0.7 * np.clip(-c, 0, None), l_knee=-1.4 * np.clip(-c, 0, None),
-                     r_sh=0.5 + 0.5 * c, r_el=-1.4, l_sh=0.5 - 0.5 * c, l_el=-1.4)
+        up, down = np.clip(c, 0, None), np.clip(-c, 0, None)
+        return _pose(n, dy=-0.08 * np.abs(c), r_hip=0.05 + 0.9 * up, r_knee=-1.6 * up, l_hip=0.05 + 0.9 * down,
+                     l_knee=-1.6 * down, r_sh=0.6 + 0.7 * c, r_el=-1.4, l_sh=0.6 - 0.7 * c, l_el=-1.4)
     if action == "jumping_jacks":
         c = 0.5 - 0.5 * np.cos(w(1.1))
         return _pose(n, dy=-0.08 * np.sin(np.pi * c), r_sh=0.15 + 2.6 * c, l_sh=0.15 + 2.6 * c,
@@ -103,15 +106,15 @@ def _one_shot(action: str, u: np.ndarray) -> np.ndarray:
     p = _smooth(u)
     if action == "sit_down":
         # front view of sitting: hips drop to stool height, thighs foreshortened and splayed, hands to the knees
-        return _pose(n, dy=0.26 * p, r_hip=0.06 + 1.0 * p, r_knee=-1.0 * p, l_hip=0.06 + 1.0 * p,
-                     l_knee=-1.0 * p, r_sh=0.12 + 0.5 * p, r_el=-0.3 * p, l_sh=0.12 + 0.5 * p, l_el=-0.3 * p)
+        return _pose(n, dy=SIT_DROP * p, r_hip=0.06 + 1.2 * p, r_knee=-1.2 * p, l_hip=0.06 + 1.2 * p,
+                     l_knee=-1.2 * p, r_sh=0.12 + 0.8 * p, r_el=-0.4 * p, l_sh=0.12 + 0.8 * p, l_el=-0.4 * p)
     if action == "raise_arms":
         return _pose(n, r_sh=0.12 + 2.85 * p, l_sh=0.12 + 2.85 * p, r_el=0.05 - 0.05 * p, l_el=0.05 - 0.05 * p)
     if action == "walk_left":
-        # the body crosses the frame; steps have no direction cue of their own
+        # the body crosses most of the frame (~2/3 of its width); steps have no direction cue of their own
         steps = 2 * np.pi * 3.0 * u
         c = np.sin(steps)
-        return _pose(n, dx=0.34 - 0.68 * u, dy=-0.03 * np.abs(np.sin(steps)),
+        return _pose(n, dx=0.42 - 0.84 * u, dy=-0.03 * np.abs(np.sin(steps)),
                      r_hip=0.06 + 0.35 * np.clip(c, 0, None), r_knee=-0.6 * np.clip(c, 0, None),
                      l_hip=0.06 + 0.35 * np.clip(-c, 0, None), l_knee=-0.6 * np.clip(-c, 0, None),
                      r_sh=0.2 + 0.25 * c, l_sh=0.2 - 0.25 * c)

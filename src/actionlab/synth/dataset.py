@@ -20,7 +20,7 @@ from actionlab.synth.actions import ACTIONS
 from actionlab.synth.encode import write_still, write_video
 from actionlab.synth.scene import FPS, ClipSpec, clip_timing, render_clip
 
-VERSION = 1  # bump when the rendering changes, so cached sets are regenerated
+VERSION = 2  # bump when the rendering changes, so cached sets are regenerated
 MARKER = ".actionlab-synth-complete"
 PARAMS = ".actionlab-synth-params"  # written first, so a resumed run never mixes clips of other parameters
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from actionlab.synth.actions import ACTIONS, WITH_STOOL, Timing, pose_trajectory
+from actionlab.synth.actions import ACTIONS, SIT_DROP, WITH_STOOL, Timing, pose_trajectory
 from actionlab.synth.figure import Appearance, actor_appearance, draw_figure, joints
 
 FPS = 25.0
@@ -70,8 +70,19 @@ def _background(rng: np.random.Generator, s: int) -> np.ndarray:
     return img
 
 
+def _separate(background: np.ndarray, look: Appearance, min_distance: float = 60.0) -> np.ndarray:
+    """Pull a background that camouflages the figure halfway to black or white, whichever the figure is not."""
+    colours = np.array([look.skin, look.shirt, look.pants], dtype=np.float32)
+    mean = background.reshape(-1, 3).mean(axis=0)
+    if np.linalg.norm(colours - mean, axis=1).min() >= min_distance:
+        return background
+    # at 48 px a limb is two pixels wide: a figure of the background's colour would move invisibly
+    target = 0.0 if colours.mean() > 127 else 255.0
+    return np.clip(background.astype(np.float32) * 0.5 + target * 0.5, 0, 255).astype(np.uint8)
+
+
 def _stool(img: np.ndarray, foot_x: float, foot_y: float, px: float, colour: tuple[int, ...]) -> None:
-    seat_y = foot_y - 0.26 * px
+    seat_y = foot_y - (REST_LEGS - SIT_DROP + 0.04) * px  # level with the sitting pelvis, behind it
     w = 0.2 * px
     t = max(2, int(0.035 * px))
     cv2.line(img, (int(foot_x - w), int(seat_y)), (int(foot_x + w), int(seat_y)), colour, t + 1, cv2.LINE_AA)
@@ -111,7 +122,7 @@ def render_clip(spec: ClipSpec, look: Appearance | None = None) -> np.ndarray:
     feet = np.array([rng.uniform(0.42, 0.58) * s, rng.uniform(0.9, 0.96) * s])
     if spec.action.startswith("walk"):
         feet[0] = s / 2
-    background = _background(rng, s)
+    background = _separate(_background(rng, s), look)
     if spec.action in WITH_STOOL:
         _stool(background, feet[0], feet[1], px, tuple(int(c) for c in rng.integers(40, 200, size=3)))
     camera = _Camera.draw(rng, n, s)

@@ -9,14 +9,14 @@ import torch
 from actionlab.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine-restarts", "exponential", "triangular2", "step")
+SCHEDULES = ("constant", "cosine", "cosine-restarts", "exponential", "triangular2", "step")
 
 
 @dataclass
 class TrainConfig:
     """Options for Trainer.fit. Schedules step once per epoch; `schedule_params` go to the torch scheduler.
 
-    schedule_params: cosine-restarts {T_0=10, T_mult=1, eta_min=0}; exponential {gamma=0.9};
+    schedule_params: cosine {T_max=epochs - warmup_epochs, eta_min=0}; cosine-restarts {T_0=10, T_mult=1, eta_min=0}; exponential {gamma=0.9};
     step {step_size=10, gamma=0.1}; triangular2 {base_lr=lr/10, max_lr=lr, step_size_up=2} (in epochs).
     """
 
@@ -81,6 +81,9 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> to
     try:
         if config.schedule == "constant":
             main = sched.ConstantLR(optimizer, factor=1.0, total_iters=0)
+        elif config.schedule == "cosine":
+            main = sched.CosineAnnealingLR(optimizer, T_max=p.pop("T_max", max(1, config.epochs - config.warmup_epochs)),
+                                           **p)
         elif config.schedule == "cosine-restarts":
             main = sched.CosineAnnealingWarmRestarts(optimizer, T_0=p.pop("T_0", 10), **p)
         elif config.schedule == "exponential":

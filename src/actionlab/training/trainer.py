@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -86,8 +87,13 @@ class Trainer:
         self.config = config or TrainConfig()
 
     def fit(self, model: nn.Module, train_data: Dataset, val_data: Dataset | None, run_dir: str | Path, *,
-            collate_fn=None, resume: bool = False, extra_config: dict | None = None) -> History:
-        """Train, keep the best checkpoint (run_dir/model.safetensors + config.json), history.json, last_state.pt."""
+            collate_fn=None, resume: bool = False, extra_config: dict | None = None,
+            save_fn: Callable[[nn.Module, dict], None] | None = None) -> History:
+        """Train, keep the best checkpoint (run_dir/model.safetensors + config.json), history.json, last_state.pt.
+
+        `save_fn(model, info)` replaces the default best-checkpoint writer (models.save_checkpoint) for models that
+        are not built by create_model, such as a method's composite network.
+        """
         cfg, run_dir = self.config, Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         device = resolve_device(cfg.device)
@@ -118,7 +124,8 @@ class Trainer:
                 self._run_epoch(model, val_loader, loss_fn, device, None, epoch)
             scheduler.step()
             stats = EpochStats(epoch, tr_loss, tr_acc, va_loss, va_acc, lr, time.perf_counter() - t0)
-            best, bad_epochs = self._record(stats, history, best, bad_epochs, run_dir, model, ckpt_config, writer)
+            best, bad_epochs = self._record(stats, history, best, bad_epochs, run_dir, model, ckpt_config, writer,
+                                            save_fn)
             atomic_write_json(run_dir / "history.json", history.to_dict())
             self._save_state(run_dir, model, optimizer, scheduler, epoch, history, best, bad_epochs)
         if writer is not None:
@@ -126,13 +133,17 @@ class Trainer:
         return history
 
     def _record(self, stats: EpochStats, history: History, best: float | None, bad_epochs: int, run_dir: Path,
-                model: nn.Module, ckpt_config: dict, writer) -> tuple[float, int]:
+                model: nn.Module, ckpt_config: dict, writer, save_fn=None) -> tuple[float, int]:
         """Append the epoch, save the best checkpoint, count epochs without val-loss gain, log scalars."""
         history.epochs.append(stats)
         score = _score(stats, self.config.monitor)
         if best is None or score < best:
             best, history.best_epoch = score, stats.epoch
-            save_checkpoint(run_dir, model, dict(ckpt_config, best_epoch=stats.epoch, best_stats=asdict(stats)))
+            info = dict(ckpt_config, best_epoch=stats.epoch, best_stats=asdict(stats))
+            if save_fn is None:
+                save_checkpoint(run_dir, model, info)
+            else:
+                save_fn(model, info)
         losses = _es_losses(history)
         bad_epochs = 0 if len(losses) == 1 or losses[-1] < min(losses[:-1]) else bad_epochs + 1
         if self.config.early_stopping is not None and bad_epochs >= self.config.early_stopping:

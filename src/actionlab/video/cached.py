@@ -21,8 +21,8 @@ _MAX_ENTRIES = 4096
 _FORMAT = 1
 
 
-def frame_index(path: str | Path) -> FrameIndex:
-    """Return the (cached) FrameIndex of a video file."""
+def frame_index(path: str | Path, opened: tuple | None = None) -> FrameIndex:
+    """Return the (cached) FrameIndex of a video file; `opened` lends an open (container, stream) of it."""
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -33,7 +33,7 @@ def frame_index(path: str | Path) -> FrameIndex:
     disk = cache_dir("probe") / (hashlib.sha1(repr((_FORMAT, *key)).encode()).hexdigest() + ".json")
     index = _load(disk)
     if index is None:
-        index = build_index(path)
+        index = build_index(path, opened)
         _save(disk, index)
     with _LOCK:
         if len(_CACHE) >= _MAX_ENTRIES:

@@ -30,9 +30,13 @@ class FrameIndex:
         return {int(p): i for i, p in enumerate(self.pts)} if self.pts is not None else {}
 
 
-def build_index(path: Path) -> FrameIndex:
-    """Index a video by demuxing when that is exact, otherwise by a full decode (no RGB conversion)."""
-    container, stream = open_video(path)
+def build_index(path: Path, opened: tuple | None = None) -> FrameIndex:
+    """Index a video by demuxing when that is exact, otherwise by a full decode (no RGB conversion).
+
+    `opened` is a (container, stream) pair of `path` to use (and leave open, at an unspecified position) instead
+    of opening the file again: opening costs as much as demuxing a short clip.
+    """
+    container, stream = opened or open_video(path)
     try:
         claimed = _claimed_frames(container, stream)
         index = None
@@ -43,12 +47,15 @@ def build_index(path: Path) -> FrameIndex:
             suspicious = index is not None and not _agrees(claimed, index.num_frames)
             if suspicious and not _tail_decodes(container, stream, index):
                 index = None
-        if index is None:
-            container.close()
-            container, stream = open_video(path)
-            index = _decode_index(path, container, stream)
     finally:
-        container.close()
+        if opened is None:
+            container.close()
+    if index is None:
+        fresh, fresh_stream = open_video(path)
+        try:
+            index = _decode_index(path, fresh, fresh_stream)
+        finally:
+            fresh.close()
     if index.damage is None and claimed > index.num_frames and not _agrees(claimed, index.num_frames):
         damage = f"the header claims {claimed} frames but only {index.num_frames} decode (truncated or damaged file)"
         index = replace(index, damage=damage)

@@ -15,9 +15,9 @@ def probe(path: str | Path) -> VideoInfo:
     if is_image(path):
         image = read_image(path)
         return VideoInfo(str(path), 1, 0.0, image.shape[1], image.shape[0], 0.0, path.suffix.lower()[1:], 0, True)
-    index = frame_index(path)
     container, stream = open_video(path)
     try:
+        index = frame_index(path, (container, stream))
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         duration = index.num_frames / fps if fps else 0.0

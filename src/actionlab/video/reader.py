@@ -8,17 +8,15 @@ from typing import Sequence
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from actionlab.errors import VideoError
 from actionlab.video.cached import frame_index
 from actionlab.video.index import DECODE_ERRORS, FrameIndex
 from actionlab.video.opening import is_image, open_video, read_image
+from actionlab.video.seeking import Inexact, decode_seeking
 
 Size = int | tuple[int, int] | None
-
-
-class _Inexact(Exception):
-    """Seeking did not land where the index says: fall back to a sequential decode."""
 
 
 def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
@@ -40,14 +38,18 @@ def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: 
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if is_image(path):
         return _read_image_frames(path, idx, size)
-    index = frame_index(path)
-    bad = idx[(idx < 0) | (idx >= index.num_frames)]
-    if bad.size:
-        note = f"; {index.damage}" if index.damage else ""
-        raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
-    if idx.size == 0:
-        return np.zeros((0, 0, 0, 3), dtype=np.uint8)
-    decoded = _decode(path, index, np.unique(idx), size)
+    container, stream = open_video(path)  # one open serves indexing (on a cache miss) and seeking
+    try:
+        index = frame_index(path, (container, stream))
+        bad = idx[(idx < 0) | (idx >= index.num_frames)]
+        if bad.size:
+            note = f"; {index.damage}" if index.damage else ""
+            raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
+        if idx.size == 0:
+            return np.zeros((0, 0, 0, 3), dtype=np.uint8)
+        decoded = _decode(path, container, stream, index, np.unique(idx), size)
+    finally:
+        container.close()
     return np.stack([decoded[int(i)] for i in idx])
 
 
@@ -61,55 +63,33 @@ def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:
     return np.repeat(image[None], len(idx), axis=0)
 
 
-def _decode(path: Path, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+def _decode(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+    """Decode the sorted unique `wanted` frames; `container` may be at any position (seeking starts with a seek)."""
+    convert = _converter(size)
     if index.pts is not None and len(index.keyframes):
-        container, stream = open_video(path)
         try:
-            return _decode_seeking(container, stream, index, wanted, size)
-        except (_Inexact, *DECODE_ERRORS):
+            return decode_seeking(container, stream, index, wanted, convert)
+        except (Inexact, *DECODE_ERRORS):
             pass  # the index disagrees with what the decoder produced: the sequential decode is always exact
-        finally:
-            container.close()
     container, stream = open_video(path)
     try:
-        return _decode_sequential(path, container, stream, wanted, size)
+        return _decode_sequential(path, container, stream, wanted, convert)
     finally:
         container.close()
 
 
-def _to_rgb(frame: av.VideoFrame, size: Size) -> np.ndarray:
-    h, w = target_size(frame.height, frame.width, size)
-    return frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+def _converter(size: Size):
+    """RGB conversion with one swscale context reused across frames (a fresh one per frame costs ~1 ms)."""
+    reformatter = VideoReformatter()
+
+    def convert(frame: av.VideoFrame) -> np.ndarray:
+        h, w = target_size(frame.height, frame.width, size)
+        return reformatter.reformat(frame, width=w, height=h, format="rgb24").to_ndarray()
+
+    return convert
 
 
-def _decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
-    lookup = index.index_of()
-    keys = index.keyframes
-    wanted_set = set(int(i) for i in wanted)
-    out: dict[int, np.ndarray] = {}
-    decoder, pos = None, -1
-    for target in (int(i) for i in wanted):
-        if target in out:
-            continue
-        key = int(keys[max(np.searchsorted(keys, target, side="right") - 1, 0)])
-        if decoder is None or key > pos + 1:
-            # Jumping to the keyframe before the target skips every frame between here and there.
-            container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
-            decoder, pos = container.decode(stream), -1
-        for frame in decoder:
-            if frame.pts is None or frame.pts not in lookup:
-                raise _Inexact
-            pos = lookup[frame.pts]
-            if pos in wanted_set and pos not in out:
-                out[pos] = _to_rgb(frame, size)
-            if pos >= target:
-                break
-        if target not in out:
-            raise _Inexact
-    return out
-
-
-def _decode_sequential(path: Path, container, stream, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+def _decode_sequential(path: Path, container, stream, wanted: np.ndarray, convert) -> dict[int, np.ndarray]:
     # No frame threading here: closing a frame-threaded h264 decoder after stopping mid-stream deadlocked
     # in FFmpeg's thread teardown (seen with PyAV 18), and stopping early is the point of this function.
     wanted_set = set(int(i) for i in wanted)
@@ -119,7 +99,7 @@ def _decode_sequential(path: Path, container, stream, wanted: np.ndarray, size: 
     try:
         for frame in container.decode(stream):
             if count in wanted_set:
-                out[count] = _to_rgb(frame, size)
+                out[count] = convert(frame)
             count += 1
             if count > last:
                 break
