@@ -12,7 +12,8 @@ DEMO_METHODS = ["frame-cnn", "features-mlp", "features-lstm", "clip3d", "flow2p1
 # Small, fast settings: the 5-minute budget on 2 CPU cores includes data generation. Frames are decoded once at
 # 48 px; each method gets the epochs it needs to converge at that size.
 DEMO_CONFIG: dict = {"num_frames": 8, "size": 48, "batch_size": 32, "epochs": 30,
-                     "per_method": {"frame-cnn": {"epochs": 40}, "features-lstm": {"epochs": 40, "rnn_epochs": 30}}}
+                     "per_method": {"frame-cnn": {"epochs": 6}, "features-lstm": {"epochs": 6, "rnn_epochs": 30},
+                                    "flow2p1d": {"epochs": 10}}}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
