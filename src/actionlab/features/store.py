@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from actionlab.atomic import atomic_write
 from actionlab.errors import FeatureError
 from actionlab.features import consolidated
 from actionlab.features.base import Extractor, FeatureArray, config_hash
@@ -51,17 +51,6 @@ def item_key(path: str | Path) -> str:
     """File-name key of a video: hash of its absolute path."""
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
 
-
-def atomic_write(target: Path, write) -> None:
-    """Call write(tmp_path) then os.replace it onto `target`, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from actionlab.atomic import write_json
 from actionlab.errors import ConfigError
 
 
@@ -73,13 +71,8 @@ def get_method(name: str) -> Method:
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write JSON through a temp file + os.replace so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=_json_default)
-    os.replace(tmp, path)
+    """Write JSON atomically; numpy scalars/arrays and paths become plain JSON values."""
+    write_json(path, data, default=_json_default)
 
 
 def _json_default(obj: Any) -> Any:

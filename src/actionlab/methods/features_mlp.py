@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from actionlab.errors import ActionlabError, CheckpointError, DatasetError
+from actionlab.metrics.predictions import write_predictions_csv
 from actionlab.methods.base import Method, Predictions, RunResult, register_method, write_json_atomic
 from actionlab.methods.fitting import fit_arrays
 from actionlab.methods.netmethod import create
@@ -53,7 +54,7 @@ class FeaturesMLP(Method):
         store = FeatureStore.open(run_dir / "store", dataset.name, ex)
         if ex.needs_fit:
             np.savez(run_dir / "extractor_state.npz", **store.load_state())
-        x, y = _pooled(store, dataset.train)
+        x, y, _ = _pooled(store, dataset.train)
         if len(x) == 0:
             raise DatasetError(run_dir, "no training video has features")
         mean, std = x.mean(0), x.std(0) + 1e-6  # training split only
@@ -67,10 +68,13 @@ class FeaturesMLP(Method):
         write_json_atomic(run_dir / "config.json", {"method": self.name, "classes": list(dataset.classes),
                                                     "in_features": int(x.shape[1]), **public})
         write_json_atomic(run_dir / "history.json", history)
-        xs, ys = _pooled(store, dataset.test)
+        xs, ys, test_kept = _pooled(store, dataset.test)
         t1 = time.perf_counter()
         scores = _scores(model, xs)
         metrics = basic_metrics(scores, ys, list(dataset.classes))
+        if len(ys):
+            write_predictions_csv(run_dir / "predictions.csv", [s.path for s in test_kept], ys, scores,
+                                  list(dataset.classes))
         metrics.update(train_seconds=seconds, infer_clips_per_s=len(xs) / max(time.perf_counter() - t1, 1e-9),
                        params=sum(p.numel() for p in model.parameters()), skipped=store.skipped,
                        model_mb=(run_dir / "model.safetensors").stat().st_size / 2**20)
@@ -121,8 +125,8 @@ def _first_linear(module: nn.Module) -> nn.Linear:
     return next(m for m in module.modules() if isinstance(m, nn.Linear))
 
 
-def _pooled(store: Any, samples: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
+def _pooled(store: Any, samples: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    xs, ys, kept = [], [], []
     for s in samples:
         try:
             v = np.asarray(store.get(s, normalize=False).values, dtype=np.float32)
@@ -130,7 +134,8 @@ def _pooled(store: Any, samples: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]
             continue  # skipped at extraction; listed in the store
         xs.append(v.reshape(-1, v.shape[-1]).mean(0))
         ys.append(s.label)
-    return (np.stack(xs) if xs else np.zeros((0, 0), np.float32)), np.array(ys, dtype=np.int64)
+        kept.append(s)
+    return (np.stack(xs) if xs else np.zeros((0, 0), np.float32)), np.array(ys, dtype=np.int64), kept
 
 
 @torch.no_grad()

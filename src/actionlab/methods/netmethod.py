@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from actionlab.errors import CheckpointError, ConfigError, DatasetError
+from actionlab.metrics.predictions import write_predictions_csv
 from actionlab.methods.base import Method, Predictions, RunResult, write_json_atomic
 from actionlab.methods.clips import decode_many
 from actionlab.methods.fitting import fit_arrays
@@ -136,7 +137,7 @@ class NetMethod(Method):
         metrics["params"] = sum(p.numel() for p in model.parameters())
         metrics["model_mb"] = (Path(run_dir) / "model.safetensors").stat().st_size / 2**20
         kept = [s for s in samples if str(s.path) not in errors]
-        _write_predictions(Path(run_dir) / "predictions.csv", kept, views["video"], classes)
+        write_predictions_csv(Path(run_dir) / "predictions.csv", [s.path for s in kept], labels, views["video"], classes)
         return metrics
 
     @torch.no_grad()
@@ -158,17 +159,3 @@ def training_split(dataset: Any, cfg: dict[str, Any]) -> tuple[list[Any], list[A
     if getattr(dataset, "val", None):
         return list(dataset.train), list(dataset.val)
     return stratified_split(list(dataset.train), float(cfg.get("val_fraction", 0.0)), int(cfg["seed"]))
-
-
-def _write_predictions(path: Path, samples: Sequence[Any], scores: np.ndarray, classes: list[str]) -> None:
-    import csv
-    import os
-
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["path", "label", "predicted", "score"])
-        for s, sc in zip(samples, scores):
-            k = int(sc.argmax())
-            w.writerow([str(s.path), classes[s.label], classes[k], f"{sc[k]:.4f}"])
-    os.replace(tmp, path)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from actionlab.atomic import atomic_write
 from actionlab.errors import ConfigError
 
 
@@ -30,11 +29,8 @@ def write_predictions_csv(
     header = ["path", "label", "correct"]
     for i in range(1, top + 1):
         header += [f"pred{i}", f"score{i}"]
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(header)
             for row, video in enumerate(paths):
@@ -44,8 +40,6 @@ def write_predictions_csv(
                 for j in order[row]:
                     cells += [classes[j], f"{scores[row, j]:.6f}"]
                 writer.writerow(cells)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+
+    return atomic_write(path, write)
+

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from actionlab.atomic import write_bytes as atomic_write_bytes, write_json as atomic_write_json
 from actionlab.errors import CheckpointError
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder then os.replace, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: object) -> None:
-    """JSON version of atomic_write_bytes."""
-    atomic_write_bytes(Path(path), json.dumps(obj, indent=2, default=str).encode())
 
 
 def save_checkpoint(run_dir: str | Path, model: nn.Module, config: dict | None = None) -> Path:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from actionlab.atomic import write_text
 from actionlab.metrics import class_gains
 from actionlab.report import plots
 from actionlab.report.results import epoch_rows, load_results, validate_results
@@ -174,14 +173,4 @@ def write_report(
     body.append(_tsne_section(features or {}, classes))
     page = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>")
-    out = Path(out_html)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_text(out_html, page)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from actionlab.atomic import write_json
 from actionlab.errors import ConfigError
 
 _NUMBERS = ("top1", "top5", "mean_class_acc", "single_frame_top1", "train_seconds", "infer_clips_per_s", "params",
@@ -103,13 +102,4 @@ def write_results_json(path: str | Path, results: dict) -> Path:
     """Validate and write results.json atomically (temp file + os.replace)."""
     path = Path(path)
     data = validate_results(_clean(results), path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(path, data, default=None)
