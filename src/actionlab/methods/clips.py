@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -29,29 +30,35 @@ def sequence_indices(num_frames: int, step: int, max_frames: int) -> np.ndarray:
     return idx if len(idx) <= max_frames else uniform_indices(num_frames, max_frames)
 
 
-def _cache_file(path: Path, key: str) -> Path:
-    st = path.stat()
-    full = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
-    return cache_dir("clips") / (hashlib.sha1(full.encode()).hexdigest() + ".npy")
+def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """compute() for one video file, cached on disk under cache_dir(folder) by (file, size, mtime, key).
 
-
-def _cached_decode(path: Path, key: str, pick: Callable[[int], np.ndarray], size: int) -> np.ndarray:
-    """read_frames(path, pick(num_frames)) at size x size, cached on disk so a compare decodes each video once."""
+    A compare runs several methods over the same videos: each decodes (or computes flow) once. A damaged entry
+    is recomputed; the entry is written atomically, with a per-thread temp name (flow runs in threads).
+    """
     try:
-        cached = _cache_file(path, key)
+        st = path.stat()
+        full = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
+        cached: Path | None = cache_dir(folder) / (hashlib.sha1(full.encode()).hexdigest() + ".npy")
     except OSError:
         cached = None
     if cached is not None and cached.is_file():
         try:
             return np.load(cached)
         except (OSError, ValueError):
-            pass  # a damaged cache entry is simply rebuilt
-    frames = read_frames(path, pick(probe(path).num_frames), size=(size, size))
+            pass
+    values = compute()
     if cached is not None:
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, frames)
+        tmp = cached.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
+        np.save(tmp, values)
         os.replace(tmp, cached)
-    return frames
+    return values
+
+
+def _cached_decode(path: Path, key: str, pick: Callable[[int], np.ndarray], size: int) -> np.ndarray:
+    """read_frames(path, pick(num_frames)) at size x size, cached."""
+    return cached_array(path, "clips", key,
+                        lambda: read_frames(path, pick(probe(path).num_frames), size=(size, size)))
 
 
 def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.ndarray:

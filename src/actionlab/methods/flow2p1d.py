@@ -7,8 +7,6 @@ cached per video under cache_dir("flow") so a compare computes each video's flow
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,10 +17,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from actionlab.cache import cache_dir
 from actionlab.errors import ActionlabError, ConfigError
 from actionlab.features.base import config_hash
 from actionlab.features.flow import METHODS, FlowExtractor, dequantize_flow
+from actionlab.methods.clips import cached_array
 from actionlab.methods.base import register_method
 from actionlab.methods.frame_cnn import shift
 from actionlab.methods.netmethod import NetMethod, create
@@ -45,30 +43,10 @@ def flow_extractor(cfg: dict[str, Any]) -> FlowExtractor:
                          step=int(cfg.get("flow_step", FLOW_DEFAULTS["flow_step"])), size=(size, size), bound=BOUND)
 
 
-def _cache_file(path: Path, extractor: FlowExtractor) -> Path:
-    st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{config_hash(extractor.config)}"
-    return cache_dir("flow") / (hashlib.sha1(key.encode()).hexdigest() + ".npy")
-
-
 def video_flow(path: str | Path, extractor: FlowExtractor) -> np.ndarray:
     """uint8 quantised flow (L, H, W, 2) of one video, cached on disk keyed by file and extractor config."""
     path = Path(path)
-    try:
-        cached = _cache_file(path, extractor)
-    except OSError:
-        cached = None
-    if cached is not None and cached.is_file():
-        try:
-            return np.load(cached)
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is simply recomputed
-    values = extractor.transform(path).values
-    if cached is not None:
-        tmp = cached.with_suffix(f".{os.getpid()}.{id(values)}.tmp.npy")
-        np.save(tmp, values)
-        os.replace(tmp, cached)
-    return values
+    return cached_array(path, "flow", config_hash(extractor.config), lambda: extractor.transform(path).values)
 
 
 def _one(path: str | Path, extractor: FlowExtractor) -> np.ndarray | str:
