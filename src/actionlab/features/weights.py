@@ -9,6 +9,7 @@ import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError
+from actionlab.models.weights import read_state_dict
 
 
 def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_keys: tuple[str, ...]) -> nn.Module:
@@ -33,25 +34,6 @@ def _download(arch: str) -> nn.Module:
         raise CheckpointError(
             arch, f"pretrained weights unavailable ({type(err).__name__}); put torchvision's checkpoint file "
             f"in {hub} (or set TORCH_HOME) or pass --weights PATH to a .pt/.pth/.safetensors state dict") from None
-
-
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a .safetensors or torch state dict safely (weights_only), stripping 'module.' prefixes."""
-    if not path.is_file():
-        raise CheckpointError(path, "weights file not found")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001
-        raise CheckpointError(path, f"cannot read weights: {type(err).__name__}: {err}".splitlines()[0]) from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise CheckpointError(path, "not a state dict")
-    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def load_state_file(model: nn.Module, path: Path, head_keys: tuple[str, ...]) -> None:

@@ -35,6 +35,27 @@ class Classifier(nn.Module):
             self.model_kwargs["num_classes"] = num_classes
 
 
+class StagedClassifier(Classifier):
+    """A Classifier whose body is `stem` then `stages` then `pool`; exposes the stage maps for mid-level fusion."""
+
+    stem: nn.Module
+    stages: nn.ModuleList
+    pool: nn.Module
+
+    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """Feature maps after stage `upto` (0-based; None = last)."""
+        x = self.stem(x)
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if upto is not None and i == upto:
+                break
+        return x
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled features (B, num_features)."""
+        return self.pool(self.forward_maps(x)).flatten(1)
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (optionally only those with requires_grad)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -7,7 +7,7 @@ import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError
-from actionlab.models.base import Classifier
+from actionlab.models.base import Classifier, StagedClassifier
 from actionlab.models.registry import register_model
 
 
@@ -31,7 +31,7 @@ class BasicBlock2d(nn.Module):
         return self.relu(self.bn2(self.conv2(out)) + identity)
 
 
-class ResNetSmall(Classifier):
+class ResNetSmall(StagedClassifier):
     """ResNet-like 2D CNN: stem + 4 stages of basic blocks; `stages` exposes the feature maps for mid fusion."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, blocks: int = 1,
@@ -49,18 +49,6 @@ class ResNetSmall(Classifier):
         self.stage_channels = widths
         self.pool = nn.AdaptiveAvgPool2d(1)
 
-    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
-        """Feature maps after stage `upto` (0-based; None = last)."""
-        x = self.stem(x)
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if upto is not None and i == upto:
-                break
-        return x
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Globally pooled features (B, num_features)."""
-        return self.pool(self.forward_maps(x)).flatten(1)
 
 
 @register_model(name="resnet-small")

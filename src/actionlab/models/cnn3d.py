@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from actionlab.models.base import Classifier
+from actionlab.models.base import Classifier, StagedClassifier
 from actionlab.models.cnn2d import TorchvisionClassifier
 from actionlab.models.registry import register_model
 
@@ -60,7 +60,7 @@ class Block2Plus1d(nn.Module):
         return self.relu(self.conv2(self.conv1(x)) + identity)
 
 
-class R2Plus1dSmall(Classifier):
+class R2Plus1dSmall(StagedClassifier):
     """Small residual (2+1)D CNN for 16x64x64 clips; `nonlocal_stages` inserts non-local blocks after stages."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, dropout: float = 0.0,
@@ -81,18 +81,6 @@ class R2Plus1dSmall(Classifier):
         self.stage_channels = widths
         self.pool = nn.AdaptiveAvgPool3d(1)
 
-    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
-        """Feature maps after stage `upto` (0-based; None = last)."""
-        x = self.stem(x)
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if upto is not None and i == upto:
-                break
-        return x
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features (B, num_features) from a clip (B, C, T, H, W)."""
-        return self.pool(self.forward_maps(x)).flatten(1)
 
 
 @register_model(name="r2plus1d-small")
