@@ -23,6 +23,22 @@ def find_target_layer(model: nn.Module) -> nn.Module:
     return (spatial or convs)[-1]
 
 
+def backprop_class_score(model: nn.Module, inputs: torch.Tensor,
+                         class_idx: int | Sequence[int] | None) -> torch.Tensor:
+    """Back-propagate each item's class score (predicted class when None) in eval mode; returns the input with .grad.
+
+    The input gets requires_grad so frozen models (requires_grad=False) still back-propagate to hooked layers.
+    """
+    model.eval()
+    x = inputs.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(x)
+        idx = _class_indices(logits, class_idx)
+        model.zero_grad(set_to_none=True)
+        logits.gather(1, idx[:, None]).sum().backward()
+    return x
+
+
 def _class_indices(logits: torch.Tensor, class_idx: int | Sequence[int] | None) -> torch.Tensor:
     n, num_classes = logits.shape
     if class_idx is None:
@@ -61,14 +77,7 @@ def grad_cam(
     was_training = model.training
     handle = layer.register_forward_hook(keep)
     try:
-        model.eval()
-        # the input needs a gradient so frozen models (requires_grad=False) still back-propagate to the layer
-        x = inputs.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            logits = model(x)
-            idx = _class_indices(logits, class_idx)
-            model.zero_grad(set_to_none=True)
-            logits.gather(1, idx[:, None]).sum().backward()
+        backprop_class_score(model, inputs, class_idx)
     finally:
         handle.remove()
         model.train(was_training)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from actionlab.explain.gradcam import _class_indices
+from actionlab.explain.gradcam import backprop_class_score
 
 
 def guided_backprop(model: nn.Module, inputs: torch.Tensor, class_idx: int | Sequence[int] | None = None) -> np.ndarray:
@@ -25,13 +25,7 @@ def guided_backprop(model: nn.Module, inputs: torch.Tensor, class_idx: int | Seq
         for m in relus:
             m.inplace = False  # backward hooks cannot wrap in-place outputs
             handles.append(m.register_full_backward_hook(clamp))
-        model.eval()
-        x = inputs.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            logits = model(x)
-            idx = _class_indices(logits, class_idx)
-            model.zero_grad(set_to_none=True)
-            logits.gather(1, idx[:, None]).sum().backward()
+        x = backprop_class_score(model, inputs, class_idx)
     finally:
         for handle in handles:
             handle.remove()
