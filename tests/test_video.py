@@ -68,8 +68,9 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name", [*VARIANTS, "vfr.mkv", "start-offset.mp4", "start-offset.ts"])
-def test_random_reads_equal_full_decode(videos: dict[str, Path], name: str) -> None:
+def test_random_reads_equal_full_decode(videos: dict[str, Path], name: str, threads: int) -> None:
     path = videos[name]
     full = full_decode(path)
     assert [frame_number(f) for f in full] == list(range(len(full)))
@@ -78,7 +79,7 @@ def test_random_reads_equal_full_decode(videos: dict[str, Path], name: str) -> N
     index_sets = [rng.integers(0, len(full), 12) for _ in range(3)]
     index_sets += [np.array([len(full) - 1, 0, len(full) - 1]), np.sort(rng.choice(len(full), 8, replace=False))]
     for indices in index_sets:
-        got = read_frames(path, indices)
+        got = read_frames(path, indices, threads=threads)
         assert got.dtype == np.uint8 and got.shape == (len(indices), 64, 80, 3)
         assert [frame_number(f) for f in got] == indices.tolist()
         for frame, i in zip(got, indices):

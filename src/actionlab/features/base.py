@@ -29,7 +29,11 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 class Extractor:
-    """Base: subclasses set `config` (JSON-able) and implement `transform(path)`."""
+    """Base: subclasses set `config` (JSON-able) and implement `transform(path)`.
+
+    Extractors read each video with one decoding thread (`read_frames(..., threads=1)`): extract() and the
+    methods run several videos, or the network, at the same time, so more threads per read would oversubscribe.
+    """
 
     needs_fit: bool = False
     config: dict[str, Any]

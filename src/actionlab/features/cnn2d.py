@@ -67,7 +67,7 @@ class Cnn2dExtractor(TorchExtractor):
         """Uniformly sampled frames at size x size."""
         fps, n = video_fps_and_count(path)
         idx = self.sampler.sample(n)
-        return read_frames(path, idx, size=(self.size, self.size)), idx, fps
+        return read_frames(path, idx, size=(self.size, self.size), threads=1), idx, fps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) → (N, D)."""

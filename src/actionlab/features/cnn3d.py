@@ -47,7 +47,7 @@ class Cnn3dExtractor(TorchExtractor):
         """Frames (K, T, H, W, 3) and indices (K, T)."""
         fps, n = video_fps_and_count(path)
         idx = self.sampler.sample(n)
-        frames = read_frames(path, idx.reshape(-1), size=(self.size, self.size))
+        frames = read_frames(path, idx.reshape(-1), size=(self.size, self.size), threads=1)
         return frames.reshape(*idx.shape, *frames.shape[1:]), idx, fps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

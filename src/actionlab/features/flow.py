@@ -49,6 +49,6 @@ class FlowExtractor(Extractor):
         """Quantised flow for the sampled window."""
         fps, n = video_fps_and_count(path)
         idx = self.sampler.sample(n)
-        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in read_frames(path, idx, size=self.size)]
+        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in read_frames(path, idx, size=self.size, threads=1)]
         flows = np.stack([self._flow(a, b) for a, b in zip(gray[:-1], gray[1:])])
         return FeatureArray(quantize_flow(flows, self.bound), idx, fps)

@@ -41,7 +41,7 @@ class SiftBowExtractor(Extractor):
         idx = self.sampler.sample(n)
         sift = cv2.SIFT_create()
         out = []
-        for frame in read_frames(path, idx, size=self.size):
+        for frame in read_frames(path, idx, size=self.size, threads=1):
             _, desc = sift.detectAndCompute(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), None)
             out.append(np.zeros((0, 128), np.float32) if desc is None else desc)
         return out, idx, fps

@@ -15,6 +15,7 @@ from actionlab.video.cached import frame_index
 from actionlab.video.index import DECODE_ERRORS, FrameIndex
 from actionlab.video.opening import is_image, open_video, read_image
 from actionlab.video.seeking import Inexact, decode_seeking
+from actionlab.video.threads import default_threads
 
 Size = int | tuple[int, int] | None
 
@@ -32,8 +33,13 @@ def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: Size = None) -> np.ndarray:
-    """Return frames `indices` (any order, duplicates allowed) as uint8 RGB (N, H, W, 3)."""
+def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: Size = None,
+                threads: int | None = None) -> np.ndarray:
+    """Return frames `indices` (any order, duplicates allowed) as uint8 RGB (N, H, W, 3).
+
+    `threads` bounds the decoding threads of this one read (default: `default_threads()`, the usable cores);
+    callers that already decode several videos at once pass 1.
+    """
     path = Path(path)
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     if is_image(path):
@@ -47,7 +53,8 @@ def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: 
             raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
         if idx.size == 0:
             return np.zeros((0, 0, 0, 3), dtype=np.uint8)
-        decoded = _decode(path, container, stream, index, np.unique(idx), size)
+        decoded = _decode(path, container, stream, index, np.unique(idx), size,
+                          default_threads() if threads is None else max(1, threads))
     finally:
         container.close()
     return np.stack([decoded[int(i)] for i in idx])
@@ -63,17 +70,17 @@ def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:
     return np.repeat(image[None], len(idx), axis=0)
 
 
-def _decode(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray, size: Size) -> dict[int, np.ndarray]:
+def _decode(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray, size: Size,
+            threads: int) -> dict[int, np.ndarray]:
     """Decode the sorted unique `wanted` frames; `container` may be at any position (seeking starts with a seek)."""
-    convert = _converter(size)
     if index.pts is not None and len(index.keyframes):
         try:
-            return decode_seeking(container, stream, index, wanted, convert)
+            return decode_seeking(path, container, stream, index, wanted, lambda: _converter(size), threads)
         except (Inexact, *DECODE_ERRORS):
             pass  # the index disagrees with what the decoder produced: the sequential decode is always exact
     container, stream = open_video(path)
     try:
-        return _decode_sequential(path, container, stream, wanted, convert)
+        return _decode_sequential(path, container, stream, wanted, _converter(size))
     finally:
         container.close()
 

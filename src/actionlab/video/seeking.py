@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable
 
 import av
 import numpy as np
 
 from actionlab.video.index import DEMUX_EXACT, FrameIndex
+from actionlab.video.opening import open_video
+from actionlab.video.threads import FRAME_THREADED, slices_per_frame
 
 # Codecs whose decoders honour skip_frame=NONREF without touching the pixels of the frames they still output.
 SKIP_NONREF = frozenset({"h264", "hevc"})
+
+Run = tuple[int, list[int]]
+Converter = Callable[[av.VideoFrame], np.ndarray]
 
 
 class Inexact(Exception):
     """Seeking did not land where the index says: the caller falls back to a sequential decode."""
 
 
-def plan_runs(keyframes: np.ndarray, wanted: np.ndarray) -> list[tuple[int, list[int]]]:
+def plan_runs(keyframes: np.ndarray, wanted: np.ndarray) -> list[Run]:
     """Group sorted wanted frames into (keyframe, targets) runs, seeking only when that skips frames."""
-    runs: list[tuple[int, list[int]]] = []
+    runs: list[Run] = []
     for target in (int(t) for t in wanted):
         key = int(keyframes[max(np.searchsorted(keyframes, target, side="right") - 1, 0)])
         if runs and key <= runs[-1][1][-1] + 1:
@@ -29,9 +36,71 @@ def plan_runs(keyframes: np.ndarray, wanted: np.ndarray) -> list[tuple[int, list
     return runs
 
 
-def decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray,
-                   convert: Callable[[av.VideoFrame], np.ndarray]) -> dict[int, np.ndarray]:
-    """Decode the sorted unique `wanted` frames run by run; raise Inexact if the decoder disagrees with the index."""
+def split_runs(runs: list[Run], parts: int) -> list[list[Run]]:
+    """Cut the runs into at most `parts` consecutive groups of about equal decoding work (frames from keyframes)."""
+    costs = [targets[-1] - key + 1 for key, targets in runs]
+    total, done = sum(costs), 0
+    groups: list[list[Run]] = [[]]
+    for run, cost in zip(runs, costs):
+        if groups[-1] and len(groups) < parts and done >= total * len(groups) / parts:
+            groups.append([])
+        groups[-1].append(run)
+        done += cost
+    return groups
+
+
+def decode_seeking(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray,
+                   make_converter: Callable[[], Converter], threads: int = 1) -> dict[int, np.ndarray]:
+    """Decode the sorted unique `wanted` frames run by run; raise Inexact if the decoder disagrees with the index.
+
+    With `threads` > 1 the runs are shared among that many decoders when the work splits evenly (short GOPs);
+    otherwise one decoder uses frame threads where they help (one long run through single-slice h264/hevc).
+    """
+    runs = plan_runs(index.keyframes, wanted)
+    groups = split_runs(runs, threads) if threads > 1 else [runs]
+    costs = [sum(t[-1] - k + 1 for k, t in group) for group in groups]
+    if len(groups) > 1 and max(costs) <= 0.75 * sum(costs):
+        return _decode_groups(path, container, stream, index, groups, make_converter)
+    _set_threads(container, stream, index, threads)
+    return _decode_runs(container, stream, index, runs, make_converter())
+
+
+def _decode_groups(path: Path, container, stream, index: FrameIndex, groups: list[list[Run]],
+                   make_converter: Callable[[], Converter]) -> dict[int, np.ndarray]:
+    """One decoder per group, each on its own open file; PyAV releases the GIL while FFmpeg decodes."""
+
+    def work(group: list[Run]) -> dict[int, np.ndarray]:
+        own, own_stream = open_video(path)
+        try:
+            own_stream.thread_type, own_stream.thread_count = "SLICE", 1  # the parallelism is across decoders: slice threads would oversubscribe
+            return _decode_runs(own, own_stream, index, group, make_converter())
+        finally:
+            own.close()
+
+    if not stream.codec_context.is_open:
+        stream.thread_type, stream.thread_count = "SLICE", 1
+    with ThreadPoolExecutor(len(groups) - 1) as pool:
+        others = [pool.submit(work, group) for group in groups[1:]]
+        out = _decode_runs(container, stream, index, groups[0], make_converter())
+        for future in others:
+            out.update(future.result())  # re-raises Inexact or a decode error from the worker
+    return out
+
+
+def _set_threads(container, stream, index: FrameIndex, threads: int) -> None:
+    """Give a not-yet-opened decoder `threads` threads: frame threads for single-slice h264/hevc, else slice ones."""
+    codec = stream.codec_context
+    if codec.is_open:
+        return
+    stream.thread_type, stream.thread_count = "SLICE", threads
+    if threads > 1 and codec.name in FRAME_THREADED:
+        container.seek(int(index.pts[index.keyframes[0]]), stream=stream, backward=True, any_frame=False)
+        packet = next((p for p in container.demux(stream) if p.size), None)
+        if packet is not None and slices_per_frame(codec.name, codec.extradata, bytes(packet)) == 1:
+            stream.thread_type = "FRAME"
+
+
+def _decode_runs(container, stream, index: FrameIndex, runs: list[Run], convert: Converter) -> dict[int, np.ndarray]:
     lookup = index.index_of()
     codec = stream.codec_context
     # Where one packet is one frame, its pts says which frame it is before decoding: decoding can stop right after
@@ -39,7 +108,7 @@ def decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray,
     by_packet = codec.name in DEMUX_EXACT
     skip = by_packet and codec.name in SKIP_NONREF
     out: dict[int, np.ndarray] = {}
-    for key, targets in plan_runs(index.keyframes, wanted):
+    for key, targets in runs:
         container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
         _decode_run(container, stream, lookup, {int(index.pts[t]) for t in targets}, set(targets), out,
                     convert, by_packet, skip)
@@ -47,8 +116,6 @@ def decode_seeking(container, stream, index: FrameIndex, wanted: np.ndarray,
             raise Inexact
     codec.skip_frame = "DEFAULT"
     return out
-
-
 def _decode_run(container, stream, lookup: dict[int, int], pending: set[int], targets: set[int],
                 out: dict[int, np.ndarray], convert, by_packet: bool, skip: bool) -> None:
     codec = stream.codec_context

@@ -1,0 +1,46 @@
+"""Decode parallelism: how many threads one read may use, and whether FFmpeg's frame threading helps a stream."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+# Measured on 2 cores: frame threads decode single-slice h264 1.7x faster than one thread; for mpeg4, msmpeg4
+# and multi-slice h264 (where FFmpeg's default slice threads already use every core) they are slower.
+FRAME_THREADED = frozenset({"h264", "hevc"})
+MAX_THREADS = 4
+
+
+def default_threads() -> int:
+    """Threads one read_frames call may use: $ACTIONLAB_DECODE_THREADS, else the usable cores (at most 4)."""
+    value = os.environ.get("ACTIONLAB_DECODE_THREADS")
+    if value:
+        return max(1, int(value))
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+
+
+def slices_per_frame(codec_name: str, extradata: bytes | None, packet: bytes) -> int:
+    """Coded slices (VCL NAL units) in one h264/hevc packet; 0 when the packet cannot be parsed."""
+    if codec_name == "h264":
+        length_size = extradata[4] % 4 + 1 if extradata and extradata[0] == 1 and len(extradata) > 4 else None
+        return sum(1 for nal in _nal_units(packet, length_size) if nal and nal[0] & 0x1F in (1, 5))
+    if codec_name == "hevc":
+        length_size = extradata[21] % 4 + 1 if extradata and len(extradata) > 22 and extradata[0] == 1 else None
+        return sum(1 for nal in _nal_units(packet, length_size) if nal and (nal[0] >> 1) & 0x3F < 32)
+    return 0
+
+
+def _nal_units(data: bytes, length_size: int | None) -> Iterator[bytes]:
+    """NAL units of a packet: length-prefixed (mp4/mkv `avcC`/`hvcC`) or start-code delimited (Annex B)."""
+    if length_size is not None:
+        pos = 0
+        while pos + length_size <= len(data):
+            size = int.from_bytes(data[pos : pos + length_size], "big")
+            pos += length_size
+            if size <= 0 or pos + size > len(data):
+                return
+            yield data[pos : pos + size]
+            pos += size
+        return
+    for chunk in data.split(b"\x00\x00\x01")[1:]:
+        yield chunk
