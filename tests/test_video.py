@@ -260,3 +260,28 @@ def test_cold_read_opens_the_file_once(videos: dict[str, Path], monkeypatch, tmp
     got = read_frames(path, [250, 10, 299])
     assert [frame_number(f) for f in got] == [250, 10, 299]
     assert opened == [str(path)]  # indexing and seeking share one open container
+
+
+@pytest.mark.parametrize("name", ["h264-gop12-bframes.mp4", "mpeg4.avi", "vp9.webm"])
+def test_read_sampled_is_probe_plus_read_frames_with_one_open(videos, name, monkeypatch) -> None:
+    import actionlab.video.reader as reader
+    from actionlab.video import read_sampled
+
+    path = videos[name]
+    info = probe(path)
+    expected = read_frames(path, np.arange(2, info.num_frames, 9))
+    opened = []
+    real_open = reader.open_video
+    monkeypatch.setattr(reader, "open_video", lambda p: opened.append(p) or real_open(p))
+    frames, idx, got = read_sampled(path, lambda n: np.arange(2, n, 9), threads=1)
+    assert got == info and idx.tolist() == list(range(2, info.num_frames, 9))
+    np.testing.assert_array_equal(frames, expected)
+    assert len(opened) == 1
+
+
+def test_read_sampled_on_a_still_image(tmp_path: Path) -> None:
+    from actionlab.video import read_sampled
+
+    path = write_image(tmp_path / "still.png", numbered_frames(1)[0])
+    frames, idx, info = read_sampled(path, lambda n: np.zeros(3, np.int64), size=32)
+    assert frames.shape == (3, 32, 40, 3) and info.is_image and info.num_frames == 1 and idx.tolist() == [0, 0, 0]

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from actionlab.errors import CheckpointError
-from actionlab.features.torchbase import TorchExtractor, common_config, video_fps_and_count
+from actionlab.features.torchbase import TorchExtractor, common_config
 from actionlab.features.weights import build_torchvision, is_run_dir
 from actionlab.sampling import UniformSampler
-from actionlab.video import read_frames
+from actionlab.video import read_sampled
 
 
 def head_path(net: nn.Module, arch: str) -> str:
@@ -43,7 +43,7 @@ class Cnn2dExtractor(TorchExtractor):
                  size: int = 224, seed: int = 0, bf16: bool | None = None, device: str | None = None,
                  batch_size: int = 32) -> None:
         self.sampler = UniformSampler(num_frames)
-        self.size, self.batch_size = size, batch_size
+        self.size, self.batch_size, self.rows_per_video = size, batch_size, num_frames
         bf16 = self._resolve(device, bf16)
         self.config = common_config(f"cnn2d:{backbone}", weights, seed, size, bf16, num_frames=num_frames)
         self.run_model = is_run_dir(weights)
@@ -65,9 +65,8 @@ class Cnn2dExtractor(TorchExtractor):
 
     def decode(self, path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
         """Uniformly sampled frames at size x size."""
-        fps, n = video_fps_and_count(path)
-        idx = self.sampler.sample(n)
-        return read_frames(path, idx, size=(self.size, self.size), threads=1), idx, fps
+        frames, idx, info = read_sampled(path, self.sampler.sample, size=(self.size, self.size), threads=1)
+        return frames, idx, info.fps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) → (N, D)."""

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from actionlab.errors import FeatureError
-from actionlab.features.torchbase import TorchExtractor, common_config, video_fps_and_count
+from actionlab.features.torchbase import TorchExtractor, common_config
 from actionlab.features.weights import build_torchvision
 from actionlab.sampling import MultiClipSampler
-from actionlab.video import read_frames
+from actionlab.video import read_sampled
 
 VIDEO_BACKBONES = {"r3d_18": "fc", "mc3_18": "fc", "r2plus1d_18": "fc", "s3d": "classifier"}
 # The normalisation torchvision's Kinetics-400 weight enums use (VideoClassification transforms).
@@ -34,7 +34,7 @@ class Cnn3dExtractor(TorchExtractor):
         if backbone not in VIDEO_BACKBONES:
             raise FeatureError(None, f"unknown cnn3d backbone {backbone!r}; known: {sorted(VIDEO_BACKBONES)}")
         self.sampler = MultiClipSampler(num_clips, clip_len, stride)
-        self.size, self.batch_size = size, batch_size
+        self.size, self.batch_size, self.rows_per_video = size, batch_size, num_clips
         bf16 = self._resolve(device, bf16)
         self.config = common_config(f"cnn3d:{backbone}", weights, seed, size, bf16, num_clips=num_clips,
                                     clip_len=clip_len, stride=stride)
@@ -45,10 +45,8 @@ class Cnn3dExtractor(TorchExtractor):
 
     def decode(self, path: str | Path) -> tuple[np.ndarray, np.ndarray, float]:
         """Frames (K, T, H, W, 3) and indices (K, T)."""
-        fps, n = video_fps_and_count(path)
-        idx = self.sampler.sample(n)
-        frames = read_frames(path, idx.reshape(-1), size=(self.size, self.size), threads=1)
-        return frames.reshape(*idx.shape, *frames.shape[1:]), idx, fps
+        frames, idx, info = read_sampled(path, self.sampler.sample, size=(self.size, self.size), threads=1)
+        return frames.reshape(*idx.shape, *frames.shape[1:]), idx, info.fps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(K, T, 3, H, W) → (K, D)."""

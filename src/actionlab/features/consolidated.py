@@ -36,26 +36,30 @@ def signature(store_dir: Path, config_hash: str, count: int) -> str:
                        "skipped": _mtime(store_dir / "skipped.json"), "stats": _mtime(store_dir / "stats.npz")})
 
 
-def write(target: Path, shards: Iterable[Path], load: Callable[[Path], Any], attrs: dict[str, Any],
-          stats: tuple[np.ndarray, np.ndarray] | None, state: dict[str, np.ndarray] | None,
-          atomic_write: Callable) -> None:
-    """Write every shard (`load(shard)` gives a StoredItem) into one HDF5 file at `target`, atomically."""
+def write(target: Path, items: Iterable[tuple[str, Any]],
+          finish: Callable[[], tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]],
+          state: dict[str, np.ndarray] | None, atomic_write: Callable) -> None:
+    """Write (key, StoredItem) pairs into one HDF5 file at `target`, atomically.
+
+    `finish()`, called once every item is written, gives the root attributes and the (mean, std) stats, which
+    the caller may compute from the items as they stream past.
+    """
     def fill(tmp: str) -> None:
         with h5py.File(tmp, "w") as h5:
+            for key, value in (state or {}).items():
+                h5.create_dataset(f"state/{key}", data=value)
+            videos = h5.create_group("videos")
+            for key, item in items:
+                group = videos.create_group(key)
+                group.create_dataset("values", data=item.features.values)
+                group.create_dataset("indices", data=item.features.indices)
+                group.attrs.update(path=item.path, label=item.label, split=item.split, fps=item.features.fps)
+            attrs, stats = finish()
             for key, value in attrs.items():
                 h5.attrs[key] = value
             if stats is not None:
                 h5.create_dataset("stats/mean", data=stats[0])
                 h5.create_dataset("stats/std", data=stats[1])
-            for key, value in (state or {}).items():
-                h5.create_dataset(f"state/{key}", data=value)
-            videos = h5.create_group("videos")
-            for shard in shards:  # one shard in memory at a time: the file may be far larger than RAM
-                item = load(shard)
-                group = videos.create_group(shard.stem)
-                group.create_dataset("values", data=item.features.values)
-                group.create_dataset("indices", data=item.features.indices)
-                group.attrs.update(path=item.path, label=item.label, split=item.split, fps=item.features.fps)
     atomic_write(target, fill)
 
 

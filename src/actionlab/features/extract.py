@@ -64,18 +64,20 @@ def _fit(extractor: Extractor, store: FeatureStore, dataset: Any, limit: int | N
     store.save_state(extractor.state())
 
 
-def _prefetched(job: Callable[[Path], Any], todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
+def _prefetched(job: Callable[[Path], Any], todo: list, workers: int,
+                ahead: int = 0) -> Iterator[tuple[Any, str, Any]]:
     """Yield (sample, split, job(path) | ActionlabError) in order while `workers` threads run ahead.
 
-    At most 2*workers videos are in flight, so memory does not grow with the dataset size. PyAV and OpenCV
-    release the GIL, so decoding overlaps the network running in the caller's thread.
+    At most max(2*workers, ahead) videos are in flight, so memory does not grow with the dataset size. PyAV and
+    OpenCV release the GIL, so decoding overlaps the network running in the caller's thread.
     """
+    depth = max(2 * max(1, workers), ahead)
     with ThreadPoolExecutor(max(1, workers)) as pool:
         pending: deque[tuple[Any, str, Future]] = deque()
         queue = iter(todo)
         for sample, split in queue:
             pending.append((sample, split, pool.submit(job, sample.path)))
-            if len(pending) >= 2 * max(1, workers):
+            if len(pending) >= depth:
                 break
         while pending:
             sample, split, fut = pending.popleft()
@@ -97,8 +99,11 @@ def _guarded(call: Callable[[], Any], path: Path) -> Any:
 
 def _batched(extractor: TorchExtractor, todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
     """Decode ahead in threads; run the network once per `extractor.batch_size` frames/clips across videos."""
+    # Two batches' worth of videos in flight: while the network runs on one batch the next is decoded,
+    # so the network never waits for the decoder once the pipeline is full.
+    per_batch = -(-extractor.batch_size // max(1, extractor.rows_per_video))
     group: list[tuple[Any, str, Any]] = []
-    for sample, split, out in _prefetched(extractor.decode, todo, workers):
+    for sample, split, out in _prefetched(extractor.decode, todo, workers, ahead=2 * per_batch):
         if isinstance(out, ActionlabError):
             yield sample, split, out
             continue
@@ -159,8 +164,7 @@ def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit
             bar.update()
         bar.close()
         if summary.done or len(summary.skipped) > len(before) or store.consolidated() is None:
-            store.compute_stats()
-            store.consolidate()
+            store.consolidate()  # computes the training stats in the same pass
     finally:
         store.unlock()
     summary.seconds = time.perf_counter() - start

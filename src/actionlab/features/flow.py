@@ -9,9 +9,8 @@ import numpy as np
 
 from actionlab.errors import FeatureError
 from actionlab.features.base import Extractor, FeatureArray
-from actionlab.features.torchbase import video_fps_and_count
 from actionlab.sampling import FlowWindowSampler
-from actionlab.video import read_frames
+from actionlab.video import read_sampled
 
 METHODS = ("farneback", "dis")
 
@@ -47,8 +46,7 @@ class FlowExtractor(Extractor):
 
     def transform(self, path: str | Path) -> FeatureArray:
         """Quantised flow for the sampled window."""
-        fps, n = video_fps_and_count(path)
-        idx = self.sampler.sample(n)
-        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in read_frames(path, idx, size=self.size, threads=1)]
+        frames, idx, info = read_sampled(path, self.sampler.sample, size=self.size, threads=1)
+        gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
         flows = np.stack([self._flow(a, b) for a, b in zip(gray[:-1], gray[1:])])
-        return FeatureArray(quantize_flow(flows, self.bound), idx, fps)
+        return FeatureArray(quantize_flow(flows, self.bound), idx, info.fps)

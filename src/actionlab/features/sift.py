@@ -11,9 +11,8 @@ from sklearn.metrics import pairwise_distances_argmin
 
 from actionlab.errors import FeatureError
 from actionlab.features.base import Extractor, FeatureArray
-from actionlab.features.torchbase import video_fps_and_count
 from actionlab.sampling import UniformSampler
-from actionlab.video import read_frames
+from actionlab.video import read_sampled
 
 POOLS = ("max", "mean", "sum")
 
@@ -37,14 +36,13 @@ class SiftBowExtractor(Extractor):
 
     def descriptors(self, path: str | Path) -> tuple[list[np.ndarray], np.ndarray, float]:
         """SIFT descriptors per sampled frame, the frame indices and the fps."""
-        fps, n = video_fps_and_count(path)
-        idx = self.sampler.sample(n)
+        frames, idx, info = read_sampled(path, self.sampler.sample, size=self.size, threads=1)
         sift = cv2.SIFT_create()
         out = []
-        for frame in read_frames(path, idx, size=self.size, threads=1):
+        for frame in frames:
             _, desc = sift.detectAndCompute(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), None)
             out.append(np.zeros((0, 128), np.float32) if desc is None else desc)
-        return out, idx, fps
+        return out, idx, info.fps
 
     def fit(self, paths: list[Path]) -> None:
         """Fit the codebook on descriptors of the given (training) videos, subsampled for speed."""

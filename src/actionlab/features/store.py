@@ -47,6 +47,27 @@ class StoredItem:
     path: str
 
 
+class RunningStats:
+    """Mean/std per feature dimension of the training-split float items added: running sums, flat memory."""
+
+    def __init__(self) -> None:
+        self.count, self.total, self.squares = 0, 0.0, 0.0
+
+    def add(self, item: StoredItem) -> None:
+        """Count `item` when it is a training item with float features."""
+        values = item.features.values
+        if item.split == "train" and values.dtype != np.uint8:
+            rows = values.reshape(-1, values.shape[-1]).astype(np.float64)
+            self.count, self.total, self.squares = (self.count + len(rows), self.total + rows.sum(0),
+                                                    self.squares + (rows ** 2).sum(0))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) as float32; constant dimensions get std 1 (centred, not divided by 0)."""
+        mean = self.total / self.count
+        std = np.sqrt(np.maximum(self.squares / self.count - mean ** 2, 0.0))
+        return mean.astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32)
+
+
 def item_key(path: str | Path) -> str:
     """File-name key of a video: hash of its absolute path."""
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
@@ -117,13 +138,27 @@ class FeatureStore:
         return self._reader.open() if self._checked[1] else None
 
     def consolidate(self) -> Path:
-        """Write every shard, the config, stats, fitted state and skipped list into `features.h5` atomically."""
+        """Compute the training stats, then write every shard, the config, stats, fitted state and skipped list
+        into `features.h5` atomically; each shard is read once for both."""
         shards = self._shards()
-        attrs = {"config": json.dumps(self.config, sort_keys=True, default=str), "hash": self.hash,
-                 "skipped": json.dumps(self.skipped), "signature": consolidated.signature(self.path, self.hash,
-                                                                                           len(shards))}
-        consolidated.write(self.h5_path, shards, self._load_shard, attrs, self.stats, self.load_state(),
-                           atomic_write)
+        running = RunningStats()
+
+        def items():
+            for shard in shards:  # one shard in memory at a time: the file may be far larger than RAM
+                item = self._load_shard(shard)
+                running.add(item)
+                yield shard.stem, item
+
+        def finish() -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
+            if running.count:
+                self._save_stats(running.result())
+            # the signature holds the stats file's mtime, so it is taken after the stats are written
+            attrs = {"config": json.dumps(self.config, sort_keys=True, default=str), "hash": self.hash,
+                     "skipped": json.dumps(self.skipped),
+                     "signature": consolidated.signature(self.path, self.hash, len(shards))}
+            return attrs, self.stats
+
+        consolidated.write(self.h5_path, items(), finish, self.load_state(), atomic_write)
         self._checked = None
         return self.h5_path
 
@@ -183,22 +218,20 @@ class FeatureStore:
             return z["mean"], z["std"]
 
     def compute_stats(self) -> None:
-        """Mean/std per feature dimension over all rows of the training-split items (float features only)."""
-        count, total, squares = 0, 0.0, 0.0  # running sums: memory stays flat however many videos there are
-        for f in self._shards():
-            with np.load(f) as z:
-                if str(z["split"]) == "train" and z["values"].dtype != np.uint8:
-                    rows = z["values"].reshape(-1, z["values"].shape[-1]).astype(np.float64)
-                    count, total, squares = count + len(rows), total + rows.sum(0), squares + (rows ** 2).sum(0)
-        if not count:
-            return
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
-        std = np.where(std < 1e-6, 1.0, std)  # constant dimensions: leave them centred, not divided by 0
+        """Mean/std per feature dimension over all rows of the training-split items (float features only).
 
+        consolidate() computes them too, in the same pass over the shards; this is for stats without it.
+        """
+        running = RunningStats()
+        for f in self._shards():
+            running.add(self._load_shard(f))
+        if running.count:
+            self._save_stats(running.result())
+
+    def _save_stats(self, stats: tuple[np.ndarray, np.ndarray]) -> None:
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(fh, mean=mean.astype(np.float32), std=std.astype(np.float32))
+                np.savez(fh, mean=stats[0], std=stats[1])
         atomic_write(self.path / "stats.npz", write)
 
     def save_state(self, state: dict[str, np.ndarray]) -> None:

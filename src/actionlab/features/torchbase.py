@@ -18,7 +18,6 @@ from torch import nn
 
 from actionlab.errors import FeatureError
 from actionlab.features.base import Extractor, FeatureArray
-from actionlab.video import probe
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -50,6 +49,7 @@ class TorchExtractor(Extractor):
     device: torch.device
     bf16: bool
     batch_size: int = 32  # frames (cnn2d) or clips (cnn3d) per forward pass, gathered across videos
+    rows_per_video: int = 1  # frames (cnn2d) or clips (cnn3d) one video gives
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
@@ -106,12 +106,6 @@ class TorchExtractor(Extractor):
     def transform(self, path: str | Path) -> FeatureArray:
         """Decode then compute."""
         return self.compute(self.decode(path))
-
-
-def video_fps_and_count(path: str | Path) -> tuple[float, int]:
-    """(fps, decodable frame count) from video.probe."""
-    info = probe(path)
-    return float(info.fps), int(info.num_frames)
 
 
 def common_config(name: str, weights: Any, seed: int, size: int, bf16: bool, **more: Any) -> dict[str, Any]:

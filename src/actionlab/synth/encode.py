@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 CODECS = {"mp4": "libx264", "avi": "mpeg4"}
 
@@ -31,8 +32,12 @@ def write_video(path: Path, frames: np.ndarray, fps: float) -> None:
         else:
             stream.bit_rate = 600_000
             stream.options = {"qscale": "3"}
+        # Converting here with one swscale thread gives the same pixels as letting encode() convert, for a
+        # third less CPU: encode()'s converter starts a thread per core, pure overhead on frames this small.
+        to_yuv = VideoReformatter()
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            rgb = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            for packet in stream.encode(to_yuv.reformat(rgb, format="yuv420p", threads=1)):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)

@@ -2,6 +2,6 @@
 
 from actionlab.video.info import VideoInfo
 from actionlab.video.probe import probe
-from actionlab.video.reader import read_frames, target_size
+from actionlab.video.reader import read_frames, read_sampled, target_size
 
-__all__ = ["VideoInfo", "probe", "read_frames", "target_size"]
+__all__ = ["VideoInfo", "probe", "read_frames", "read_sampled", "target_size"]

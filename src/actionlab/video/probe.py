@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from actionlab.video.cached import frame_index
+from actionlab.video.index import FrameIndex
 from actionlab.video.info import VideoInfo
 from actionlab.video.opening import is_image, open_video, read_image
 
@@ -17,23 +18,26 @@ def probe(path: str | Path) -> VideoInfo:
         return VideoInfo(str(path), 1, 0.0, image.shape[1], image.shape[0], 0.0, path.suffix.lower()[1:], 0, True)
     container, stream = open_video(path)
     try:
-        index = frame_index(path, (container, stream))
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 0.0
-        duration = index.num_frames / fps if fps else 0.0
-        return VideoInfo(
-            path=str(path),
-            num_frames=index.num_frames,
-            fps=fps,
-            width=stream.codec_context.width,
-            height=stream.codec_context.height,
-            duration=duration,
-            codec=stream.codec_context.name,
-            rotation=_rotation(stream),
-            is_image=False,
-        )
+        return describe(path, stream, frame_index(path, (container, stream)))
     finally:
         container.close()
+
+
+def describe(path: Path, stream, index: FrameIndex) -> VideoInfo:
+    """VideoInfo of an open video stream whose frame index is known."""
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    return VideoInfo(
+        path=str(path),
+        num_frames=index.num_frames,
+        fps=fps,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        duration=index.num_frames / fps if fps else 0.0,
+        codec=stream.codec_context.name,
+        rotation=_rotation(stream),
+        is_image=False,
+    )
 
 
 def _rotation(stream) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import av
 import cv2
@@ -13,7 +13,9 @@ from av.video.reformatter import VideoReformatter
 from actionlab.errors import VideoError
 from actionlab.video.cached import frame_index
 from actionlab.video.index import DECODE_ERRORS, FrameIndex
+from actionlab.video.info import VideoInfo
 from actionlab.video.opening import is_image, open_video, read_image
+from actionlab.video.probe import describe, probe
 from actionlab.video.seeking import Inexact, decode_seeking
 from actionlab.video.threads import default_threads
 
@@ -40,24 +42,47 @@ def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: 
     `threads` bounds the decoding threads of this one read (default: `default_threads()`, the usable cores);
     callers that already decode several videos at once pass 1.
     """
-    path = Path(path)
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    return _read(Path(path), lambda info: indices, size, threads)[0]
+
+
+def read_sampled(path: str | Path, sample: Callable[[int], np.ndarray], *, size: Size = None,
+                 threads: int | None = None) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
+    """(frames, indices, info): the frames at `sample(num_frames)` and what probe() says, opening the file once.
+
+    The same as `info = probe(path); read_frames(path, idx := sample(info.num_frames))`, minus a second open of
+    the file, which costs as much as decoding a few small frames (feature extraction reads thousands of videos).
+    """
+    picked: list[np.ndarray] = []
+
+    def pick(info: VideoInfo) -> np.ndarray:
+        picked.append(np.asarray(sample(info.num_frames)))
+        return picked[0]
+
+    frames, info = _read(Path(path), pick, size, threads)
+    return frames, picked[0], info
+
+
+def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], size: Size,
+          threads: int | None) -> tuple[np.ndarray, VideoInfo]:
     if is_image(path):
-        return _read_image_frames(path, idx, size)
-    container, stream = open_video(path)  # one open serves indexing (on a cache miss) and seeking
+        info = probe(path)
+        return _read_image_frames(path, np.asarray(pick(info), dtype=np.int64).reshape(-1), size), info
+    container, stream = open_video(path)  # one open serves indexing (on a cache miss), probing and seeking
     try:
         index = frame_index(path, (container, stream))
+        info = describe(path, stream, index)
+        idx = np.asarray(pick(info), dtype=np.int64).reshape(-1)
         bad = idx[(idx < 0) | (idx >= index.num_frames)]
         if bad.size:
             note = f"; {index.damage}" if index.damage else ""
             raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
         if idx.size == 0:
-            return np.zeros((0, 0, 0, 3), dtype=np.uint8)
+            return np.zeros((0, 0, 0, 3), dtype=np.uint8), info
         decoded = _decode(path, container, stream, index, np.unique(idx), size,
                           default_threads() if threads is None else max(1, threads))
     finally:
         container.close()
-    return np.stack([decoded[int(i)] for i in idx])
+    return np.stack([decoded[int(i)] for i in idx]), info
 
 
 def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:
@@ -86,12 +111,16 @@ def _decode(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray
 
 
 def _converter(size: Size):
-    """RGB conversion with one swscale context reused across frames (a fresh one per frame costs ~1 ms)."""
+    """RGB conversion with one swscale context reused across frames (a fresh one per frame costs ~1 ms).
+
+    One swscale thread: PyAV's default starts one per core, whose hand-offs cost more CPU than the conversion
+    itself on frames up to 320x240, and they compete with the decoding threads read_frames already runs.
+    """
     reformatter = VideoReformatter()
 
     def convert(frame: av.VideoFrame) -> np.ndarray:
         h, w = target_size(frame.height, frame.width, size)
-        return reformatter.reformat(frame, width=w, height=h, format="rgb24").to_ndarray()
+        return reformatter.reformat(frame, width=w, height=h, format="rgb24", threads=1).to_ndarray()
 
     return convert
 
