@@ -1,6 +1,6 @@
 """End-to-end extraction throughput vs forward-only throughput of the same model, RSS growth, bf16 vs fp32.
 
-    .venv/bin/python benchmarks/extract.py [--videos 48] [--size 112] [--threads 0] [--precision auto|fp32|bf16]
+    .venv/bin/python benchmarks/extract.py [--videos 48] [--repeats 3] [--size 112] [--precision auto|fp32|bf16]
 
 Prints frames/s (cnn2d:resnet18) and clips/s (cnn3d:r3d_18) of one extract() run over generated videos (decoding,
 the network, the store's writes and its final consolidation into HDF5, all included) and the same extractor's
@@ -12,7 +12,9 @@ N/2 and N videos (must not grow); bf16-vs-fp32 feature difference and forward sp
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import statistics
 import tempfile
 import threading
 import time
@@ -25,6 +27,7 @@ import torch
 
 from actionlab.data import Dataset, Sample
 from actionlab.features import create_extractor, extract
+from actionlab.video import cached
 
 
 def write_videos(root: Path, count: int, frames: int, size: int, start: int = 0) -> list[Sample]:
@@ -87,25 +90,39 @@ class RssAtHalf(threading.Thread):
                 self.at_half = peak_rss_mb()
 
 
-def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ...], workers: int | None) -> None:
-    """One extract() over every video (RSS noted at half and at the end), then forward-only on `shape`."""
+def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ...], workers: int | None,
+          repeats: int) -> None:
+    """`repeats` extract() runs over every video, each into a fresh store, interleaved with forward-only timings.
+
+    Medians of both go into the ratio: this machine's speed drifts by 10-20% within a minute, and interleaving
+    exposes both measurements to the same drift. RSS is noted at half and at the end of the first run.
+    """
     ds = Dataset("bench", ["a", "b"], samples, [])
     first = ex.decode(samples[0].path)
     ex.compute_batch([first] * max(1, shape[0] // len(first[0])))  # warm-up (oneDNN kernels) like forward_rate
-    before = forward_rate(ex, shape, len(samples) * len(first[0]) // 2)  # before and after: a load change shows
-    watcher = RssAtHalf(root / "store", len(samples) // 2)
-    watcher.start()
-    summary = extract(ds, ex, root / "store", progress=False, workers=workers)
-    watcher.done.set()
-    watcher.join()
-    print(f"{name}: peak RSS after {len(samples) // 2} videos: {watcher.at_half or float('nan'):.0f} MiB, "
-          f"after {len(samples)}: {peak_rss_mb():.0f} MiB")
-    e2e = summary.rows / summary.seconds
-    after = forward_rate(ex, shape, len(samples) * len(first[0]) // 2)
-    fwd = (before + after) / 2
-    print(f"{name}: batch {shape[0]}, bf16 {ex.bf16}: end-to-end {e2e:.1f}/s over {summary.done} videos in "
-          f"{summary.seconds:.2f} s (including the store's consolidation), forward-only {fwd:.1f}/s "
-          f"(before {before:.1f}, after {after:.1f}), ratio {e2e / fwd:.2f} (goal >= 0.85)")
+    rows = len(samples) * len(first[0]) // 2
+    forward, e2e, seconds = [forward_rate(ex, shape, rows)], [], []
+    for rep in range(repeats):
+        store = root / f"store{rep}"
+        # every run sees the videos for the first time, as a user's first extraction does: no cached frame index
+        cached._CACHE.clear()
+        os.environ["ACTIONLAB_CACHE"] = str(root / f"cache{rep}")
+        watcher = RssAtHalf(store, len(samples) // 2)
+        watcher.start()
+        summary = extract(ds, ex, store, progress=False, workers=workers)
+        watcher.done.set()
+        watcher.join()
+        if rep == 0:
+            print(f"{name}: peak RSS after {len(samples) // 2} videos: {watcher.at_half or float('nan'):.0f} MiB, "
+                  f"after {len(samples)}: {peak_rss_mb():.0f} MiB")
+        e2e.append(summary.rows / summary.seconds)
+        seconds.append(summary.seconds)
+        forward.append(forward_rate(ex, shape, rows))
+    fwd, end = statistics.median(forward), statistics.median(e2e)
+    print(f"{name}: batch {shape[0]}, bf16 {ex.bf16}: end-to-end {end:.1f}/s (median of {repeats} runs of "
+          f"{len(samples)} videos, {statistics.median(seconds):.2f} s each, the store's consolidation included; "
+          f"runs {', '.join(f'{x:.3g}' for x in e2e)}), forward-only {fwd:.1f}/s (median of "
+          f"{', '.join(f'{x:.3g}' for x in forward)}), ratio {end / fwd:.2f} (goal >= 0.85)")
 
 
 def bf16_report(frames: np.ndarray, size: int, batch: int) -> None:
@@ -131,6 +148,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="decode threads (default: extract()'s)")
     ap.add_argument("--batch2d", type=int, default=32, help="cnn2d frames per forward pass")
     ap.add_argument("--batch3d", type=int, default=4, help="cnn3d clips per forward pass")
+    ap.add_argument("--repeats", type=int, default=3, help="extract() runs per extractor (medians are reported)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -140,9 +158,9 @@ def main() -> None:
         root = Path(tmp)
         vids = write_videos(root / "v", args.videos, 32, s)
         ex2 = create_extractor("cnn2d:resnet18", num_frames=8, size=s, bf16=bf16, batch_size=args.batch2d)
-        bench("cnn2d:resnet18 frames", ex2, vids, root / "2d", (args.batch2d, s, s, 3), args.workers)
+        bench("cnn2d:resnet18 frames", ex2, vids, root / "2d", (args.batch2d, s, s, 3), args.workers, args.repeats)
         ex3 = create_extractor("cnn3d:r3d_18", num_clips=1, clip_len=16, size=s, bf16=bf16, batch_size=args.batch3d)
-        bench("cnn3d:r3d_18 clips", ex3, vids, root / "3d", (args.batch3d, 16, s, s, 3), args.workers)
+        bench("cnn3d:r3d_18 clips", ex3, vids, root / "3d", (args.batch3d, 16, s, s, 3), args.workers, args.repeats)
         bf16_report(ex2.decode(vids[0].path)[0], s, args.batch2d)
 
 

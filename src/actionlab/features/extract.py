@@ -153,15 +153,23 @@ def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit
         summary = ExtractSummary(store.path, already=already, skipped=before)
         bar = tqdm(total=len(todo), desc=f"extract {extractor.config['name']}", file=sys.stderr,
                    disable=not progress, unit="video")
-        for sample, split, out in _results(extractor, todo, workers):
-            if isinstance(out, FeatureArray):
-                store.put(sample.path, out, int(sample.label), split)
-                summary.done += 1
-                summary.rows += len(out.values)
-            else:
-                store.add_skipped(sample.path, out.reason)
-                summary.skipped.append((str(sample.path), out.reason))
-            bar.update()
+        # Shards are written on their own thread, off the network's: a kill loses at most the queued ones,
+        # which the next run recomputes.
+        with ThreadPoolExecutor(1) as writer:
+            writes: deque[Future] = deque()
+            for sample, split, out in _results(extractor, todo, workers):
+                if isinstance(out, FeatureArray):
+                    writes.append(writer.submit(store.put, sample.path, out, int(sample.label), split))
+                    summary.done += 1
+                    summary.rows += len(out.values)
+                else:
+                    store.add_skipped(sample.path, out.reason)
+                    summary.skipped.append((str(sample.path), out.reason))
+                while writes and writes[0].done():
+                    writes.popleft().result()  # a failed write (disk full) stops the run now, not at the end
+                bar.update()
+            for write in writes:
+                write.result()
         bar.close()
         if summary.done or len(summary.skipped) > len(before) or store.consolidated() is None:
             store.consolidate()  # computes the training stats in the same pass

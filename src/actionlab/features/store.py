@@ -73,7 +73,6 @@ def item_key(path: str | Path) -> str:
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
 
 
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -99,6 +98,11 @@ class FeatureStore:
         self.h5_path = self.path / consolidated.FILE_NAME
         self._reader = consolidated.Reader(self.h5_path)
         self._checked: tuple[tuple[int, ...], bool] | None = None
+        # Items this writer put, kept (up to RECENT_BYTES) so consolidate() need not read their shards back.
+        self._recent: dict[str, StoredItem] = {}
+        self._recent_bytes = 0
+
+    RECENT_BYTES = 256 * 2**20
 
     @classmethod
     def open(cls, root: str | Path, dataset: str, extractor: Extractor) -> "FeatureStore":
@@ -144,8 +148,8 @@ class FeatureStore:
         running = RunningStats()
 
         def items():
-            for shard in shards:  # one shard in memory at a time: the file may be far larger than RAM
-                item = self._load_shard(shard)
+            for shard in shards:  # beyond the recent items, one shard in memory at a time
+                item = self._recent.get(shard.stem) or self._load_shard(shard)
                 running.add(item)
                 yield shard.stem, item
 
@@ -159,6 +163,7 @@ class FeatureStore:
             return attrs, self.stats
 
         consolidated.write(self.h5_path, items(), finish, self.load_state(), atomic_write)
+        self._recent, self._recent_bytes = {}, 0
         self._checked = None
         return self.h5_path
 
@@ -175,6 +180,10 @@ class FeatureStore:
                 np.savez(fh, values=features.values, indices=features.indices, fps=features.fps,
                          label=label, split=split, path=str(path))
         atomic_write(self._item_path(path), write)
+        size = features.values.nbytes + features.indices.nbytes
+        if self._recent_bytes + size <= self.RECENT_BYTES:
+            self._recent[item_key(path)] = StoredItem(features, int(label), split, str(path))
+            self._recent_bytes += size
 
     def item(self, path: str | Path) -> StoredItem:
         """Everything stored for one video (features not normalised), from features.h5 when it is current."""

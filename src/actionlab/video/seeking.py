@@ -116,6 +116,8 @@ def _decode_runs(container, stream, index: FrameIndex, runs: list[Run], convert:
             raise Inexact
     codec.skip_frame = "DEFAULT"
     return out
+
+
 def _decode_run(container, stream, lookup: dict[int, int], pending: set[int], targets: set[int],
                 out: dict[int, np.ndarray], convert, by_packet: bool, skip: bool) -> None:
     codec = stream.codec_context
