@@ -140,3 +140,25 @@ def test_cli_extract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "0 extracted, 6 already" in capsys.readouterr().out
     assert main(["extract", "--dataset", f"folder:{tmp_path / 'data'}", "--features", "nope"]) != 0
     assert "unknown extractor" in capsys.readouterr().err
+
+
+def test_a_failed_shard_write_stops_the_run_and_the_rest_resumes(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ds = make_dataset(tmp_path / "v", 4, 2)
+    ex = create_extractor("flow:dis", num_flows=2, size=32)
+    real_put, calls = FeatureStore.put, []
+
+    def put(self, path, *args):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real_put(self, path, *args)
+
+    monkeypatch.setattr(FeatureStore, "put", put)
+    with pytest.raises(OSError, match="No space left"):
+        extract(ds, ex, tmp_path / "s", progress=False)
+    monkeypatch.setattr(FeatureStore, "put", real_put)
+    again = extract(ds, ex, tmp_path / "s", progress=False)
+    assert again.already >= 2 and again.done == 6 - again.already and not again.skipped
+    store = FeatureStore(again.store)
+    assert store.consolidated() is not None and len(store.keys()) == 6
