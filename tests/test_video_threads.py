@@ -11,19 +11,21 @@ from media import frame_number, numbered_frames, write_video
 
 import actionlab.video.seeking as seeking
 from actionlab.video import probe, read_frames
-from actionlab.video.threads import default_threads, slices_per_frame
+from actionlab.video.threads import default_threads, slices_per_frame, worth_threads
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("threads")
-    frames = numbered_frames(150)
+    small, large = numbered_frames(150), numbered_frames(150, 320, 480)  # large: worth decoding threads
     return {
-        "gop250": write_video(root / "gop250.mp4", frames, codec="libx264", gop=250, bframes=2),
-        "gop10": write_video(root / "gop10.mp4", frames, codec="libx264", gop=10, bframes=2),
-        "sliced": write_video(root / "sliced.mp4", frames, codec="libx264", gop=250, bframes=2,
-                              options={"slices": "4"}),
-        "sliced.ts": write_video(root / "sliced.ts", frames, codec="libx264", gop=250, bframes=2,
+        "gop250": write_video(root / "gop250.mp4", large, codec="libx264", gop=250, bframes=2,
+                              options={"threads": "1"}),  # one slice a frame, as x264 writes by default
+        "small250": write_video(root / "small250.mp4", small, codec="libx264", gop=250, bframes=2),
+        "gop10": write_video(root / "gop10.mp4", small, codec="libx264", gop=10, bframes=2),
+        "sliced": write_video(root / "sliced.mp4", large, codec="libx264", gop=250, bframes=2,
+                              options={"slices": "4", "threads": "1"}),
+        "sliced.ts": write_video(root / "sliced.ts", small, codec="libx264", gop=250, bframes=2,
                                  options={"slices": "2"}),
     }
 
@@ -72,11 +74,12 @@ def test_short_gops_share_runs_among_decoders(clips: dict[str, Path], spy: dict[
 def test_one_long_run_uses_frame_threads_only_on_single_slice_h264(clips: dict[str, Path],
                                                                     spy: dict[str, list]) -> None:
     indices = [5, 70, 140]
-    for name in ("gop250", "sliced"):
+    for name in ("gop250", "sliced", "small250"):
         got = read_frames(clips[name], indices, threads=2)
         assert [frame_number(f) for f in got] == indices
     assert spy["groups"] == []
-    assert spy["decoders"] == [("FRAME", 2), ("SLICE", 2)]
+    # small cheap frames decode faster on one thread than handed between two
+    assert spy["decoders"] == [("FRAME", 2), ("SLICE", 2), ("SLICE", 1)]
 
 
 def test_threads_one_is_one_decoder_thread(clips: dict[str, Path], spy: dict[str, list]) -> None:
@@ -84,7 +87,7 @@ def test_threads_one_is_one_decoder_thread(clips: dict[str, Path], spy: dict[str
     assert spy["groups"] == [] and spy["decoders"] == [("SLICE", 1)]
 
 
-@pytest.mark.parametrize("name", ["gop250", "gop10", "sliced", "sliced.ts"])
+@pytest.mark.parametrize("name", ["gop250", "small250", "gop10", "sliced", "sliced.ts"])
 def test_every_thread_count_gives_identical_frames(clips: dict[str, Path], name: str) -> None:
     path = clips[name]
     with av.open(str(path)) as container:
@@ -103,3 +106,9 @@ def test_default_threads_follow_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert default_threads() == 3
     monkeypatch.delenv("ACTIONLAB_DECODE_THREADS")
     assert 1 <= default_threads() <= 4
+
+
+def test_threads_only_for_frames_costly_to_decode() -> None:
+    assert not worth_threads(320, 240, 1250)  # camera-like 320x240 at 10 kbit/frame
+    assert worth_threads(320, 240, 9000)  # the same size at 70 kbit/frame
+    assert worth_threads(640, 480, 0)

@@ -11,11 +11,12 @@ import numpy as np
 
 from actionlab.video.index import DEMUX_EXACT, FrameIndex
 from actionlab.video.opening import open_video
-from actionlab.video.threads import FRAME_THREADED, slices_per_frame
+from actionlab.video.threads import FRAME_THREADED, slices_per_frame, worth_threads
 
 # Codecs whose decoders honour skip_frame=NONREF without touching the pixels of the frames they still output.
 SKIP_NONREF = frozenset({"h264", "hevc"})
 
+MIN_SPLIT_FRAMES = 16
 Run = tuple[int, list[int]]
 Converter = Callable[[av.VideoFrame], np.ndarray]
 
@@ -59,9 +60,10 @@ def decode_seeking(path: Path, container, stream, index: FrameIndex, wanted: np.
     runs = plan_runs(index.keyframes, wanted)
     groups = split_runs(runs, threads) if threads > 1 else [runs]
     costs = [sum(t[-1] - k + 1 for k, t in group) for group in groups]
-    if len(groups) > 1 and max(costs) <= 0.75 * sum(costs):
+    # a second decoder costs an open of the file (~0.5 ms, a few small frames): worth it for enough work only
+    if len(groups) > 1 and sum(costs) >= MIN_SPLIT_FRAMES and max(costs) <= 0.75 * sum(costs):
         return _decode_groups(path, container, stream, index, groups, make_converter)
-    _set_threads(container, stream, index, threads)
+    _set_threads(path, container, stream, index, threads)
     return _decode_runs(container, stream, index, runs, make_converter())
 
 
@@ -87,11 +89,14 @@ def _decode_groups(path: Path, container, stream, index: FrameIndex, groups: lis
     return out
 
 
-def _set_threads(container, stream, index: FrameIndex, threads: int) -> None:
-    """Give a not-yet-opened decoder `threads` threads: frame threads for single-slice h264/hevc, else slice ones."""
+def _set_threads(path: Path, container, stream, index: FrameIndex, threads: int) -> None:
+    """Give a not-yet-opened decoder `threads` threads (frame threads for single-slice h264/hevc, else slice
+    ones) when its frames are costly enough for threads to pay, else one."""
     codec = stream.codec_context
     if codec.is_open:
         return
+    if threads > 1 and not worth_threads(codec.width, codec.height, path.stat().st_size / index.num_frames):
+        threads = 1
     stream.thread_type, stream.thread_count = "SLICE", threads
     if threads > 1 and codec.name in FRAME_THREADED:
         container.seek(int(index.pts[index.keyframes[0]]), stream=stream, backward=True, any_frame=False)
