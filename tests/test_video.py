@@ -285,3 +285,21 @@ def test_read_sampled_on_a_still_image(tmp_path: Path) -> None:
     path = write_image(tmp_path / "still.png", numbered_frames(1)[0])
     frames, idx, info = read_sampled(path, lambda n: np.zeros(3, np.int64), size=32)
     assert frames.shape == (3, 32, 40, 3) and info.is_image and info.num_frames == 1 and idx.tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("name", ["mpeg4.avi", "mpeg4-bframes.avi", "msmpeg4.avi"])
+def test_first_read_of_a_decode_indexed_file_decodes_it_once(videos, name, tmp_path, monkeypatch) -> None:
+    import actionlab.video.reader as reader
+    from actionlab.video import cached
+
+    full = full_decode(videos[name])
+    indices = np.array([len(full) - 1, 3, 3, 40])
+    monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
+    cached._CACHE.clear()  # a never-seen file: indexing decodes every frame, and the read converts from those
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_decode", lambda *a: pytest.fail("decoded the file a second time"))
+        cold = read_frames(videos[name], indices)
+    warm = read_frames(videos[name], indices)  # index cached: the usual seeking read
+    for a, b, i in zip(cold, warm, indices):
+        np.testing.assert_array_equal(a, full[i])
+        np.testing.assert_array_equal(b, full[i])

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from actionlab.cache import cache_dir
 from actionlab.errors import ActionlabError
-from actionlab.video import probe, read_frames
+from actionlab.video import read_sampled
 
 
 def uniform_indices(num_frames: int, count: int) -> np.ndarray:
@@ -56,9 +56,8 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
 
 
 def _cached_decode(path: Path, key: str, pick: Callable[[int], np.ndarray], size: int) -> np.ndarray:
-    """read_frames(path, pick(num_frames)) at size x size, cached."""
-    return cached_array(path, "clips", key,
-                        lambda: read_frames(path, pick(probe(path).num_frames), size=(size, size)))
+    """The frames at pick(num_frames), size x size, cached (read_sampled: one open, one decode of a new file)."""
+    return cached_array(path, "clips", key, lambda: read_sampled(path, pick, size=(size, size))[0])
 
 
 def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from actionlab.cache import cache_dir
-from actionlab.video.index import FrameIndex, build_index
+from actionlab.video.index import FrameIndex, KeptFrames, build_index
 from actionlab.video.opening import check_file
 
 _CACHE: dict[tuple[str, int, int], FrameIndex] = {}
@@ -21,8 +21,11 @@ _MAX_ENTRIES = 4096
 _FORMAT = 1
 
 
-def frame_index(path: str | Path, opened: tuple | None = None) -> FrameIndex:
-    """Return the (cached) FrameIndex of a video file; `opened` lends an open (container, stream) of it."""
+def frame_index(path: str | Path, opened: tuple | None = None, keep: KeptFrames | None = None) -> FrameIndex:
+    """Return the (cached) FrameIndex of a video file; `opened` lends an open (container, stream) of it.
+
+    On a cache miss that indexes by decoding, `keep` receives the decoded frames (see build_index).
+    """
     path = check_file(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -33,7 +36,7 @@ def frame_index(path: str | Path, opened: tuple | None = None) -> FrameIndex:
     disk = cache_dir("probe") / (hashlib.sha1(repr((_FORMAT, *key)).encode()).hexdigest() + ".json")
     index = _load(disk)
     if index is None:
-        index = build_index(path, opened)
+        index = build_index(path, opened, keep)
         _save(disk, index)
     with _LOCK:
         if len(_CACHE) >= _MAX_ENTRIES:

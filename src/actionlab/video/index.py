@@ -16,6 +16,28 @@ DEMUX_EXACT = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mjpeg", "mpeg2vid
 DECODE_ERRORS = (av.error.InvalidDataError, av.error.FFmpegError, ValueError)
 
 
+class KeptFrames:
+    """Frames decoded while indexing, kept in order up to `budget` bytes (then all dropped: a long video)."""
+
+    def __init__(self, budget: int) -> None:
+        self.frames: list[av.VideoFrame] | None = []
+        self.budget, self.used = budget, 0
+
+    def fits(self, claimed_frames: int, codec) -> bool:
+        """Whether the header's frame count of 8-bit 4:2:0 frames fits the budget (True when unknown)."""
+        return claimed_frames * codec.width * codec.height * 3 // 2 <= self.budget
+
+    def add(self, frame: av.VideoFrame) -> None:
+        """Keep one more decoded frame, or give up keeping once over budget."""
+        if self.frames is None:
+            return
+        self.used += sum(plane.buffer_size for plane in frame.planes)
+        if self.used > self.budget:
+            self.frames = None
+        else:
+            self.frames.append(frame)
+
+
 @dataclass(frozen=True)
 class FrameIndex:
     """Presentation timestamps of every decodable frame and the frame numbers of keyframes (seek points)."""
@@ -30,11 +52,12 @@ class FrameIndex:
         return {int(p): i for i, p in enumerate(self.pts)} if self.pts is not None else {}
 
 
-def build_index(path: Path, opened: tuple | None = None) -> FrameIndex:
+def build_index(path: Path, opened: tuple | None = None, keep: "KeptFrames | None" = None) -> FrameIndex:
     """Index a video by demuxing when that is exact, otherwise by a full decode (no RGB conversion).
 
     `opened` is a (container, stream) pair of `path` to use (and leave open, at an unspecified position) instead
-    of opening the file again: opening costs as much as demuxing a short clip.
+    of opening the file again: opening costs as much as demuxing a short clip. When indexing decodes, `keep`
+    collects the decoded frames (within its byte budget) so the caller need not decode them a second time.
     """
     container, stream = opened or open_video(path)
     try:
@@ -53,7 +76,9 @@ def build_index(path: Path, opened: tuple | None = None) -> FrameIndex:
     if index is None:
         fresh, fresh_stream = open_video(path)
         try:
-            index = _decode_index(path, fresh, fresh_stream)
+            if keep is not None and not keep.fits(claimed, fresh_stream.codec_context):
+                keep = None  # keeping frames that will not fit only costs allocations
+            index = _decode_index(path, fresh, fresh_stream, keep)
         finally:
             fresh.close()
     if index.damage is None and claimed > index.num_frames and not _agrees(claimed, index.num_frames):
@@ -117,7 +142,8 @@ def _tail_decodes(container: av.container.InputContainer, stream, index: FrameIn
     return all(i in seen for i in range(last_key, index.num_frames))
 
 
-def _decode_index(path: Path, container: av.container.InputContainer, stream) -> FrameIndex:
+def _decode_index(path: Path, container: av.container.InputContainer, stream,
+                  keep: "KeptFrames | None" = None) -> FrameIndex:
     count, pts, keys, damage = 0, [], [], None
     try:
         for frame in container.decode(stream):
@@ -125,6 +151,8 @@ def _decode_index(path: Path, container: av.container.InputContainer, stream) ->
                 keys.append(count)
             count += 1
             pts.append(frame.pts)
+            if keep is not None:
+                keep.add(frame)
     except DECODE_ERRORS as err:
         damage = f"stream is damaged after frame {count} ({str(err).splitlines()[0][:120]})"
     if count == 0:

@@ -12,7 +12,7 @@ from av.video.reformatter import VideoReformatter
 
 from actionlab.errors import VideoError
 from actionlab.video.cached import frame_index
-from actionlab.video.index import DECODE_ERRORS, FrameIndex
+from actionlab.video.index import DECODE_ERRORS, FrameIndex, KeptFrames
 from actionlab.video.info import VideoInfo
 from actionlab.video.opening import is_image, open_video, read_image
 from actionlab.video.probe import describe, probe
@@ -20,6 +20,9 @@ from actionlab.video.seeking import Inexact, decode_seeking
 from actionlab.video.threads import default_threads
 
 Size = int | tuple[int, int] | None
+# Decoded frames kept while a first read indexes an mpeg4/msmpeg4-style file by decoding it (64 MiB: about 20 s
+# of 320x240), so that read converts them instead of decoding the file a second time.
+KEEP_BYTES = 64 * 2**20
 
 
 def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
@@ -68,8 +71,9 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
         info = probe(path)
         return _read_image_frames(path, np.asarray(pick(info), dtype=np.int64).reshape(-1), size), info
     container, stream = open_video(path)  # one open serves indexing (on a cache miss), probing and seeking
+    kept = KeptFrames(KEEP_BYTES)
     try:
-        index = frame_index(path, (container, stream))
+        index = frame_index(path, (container, stream), kept)
         info = describe(path, stream, index)
         idx = np.asarray(pick(info), dtype=np.int64).reshape(-1)
         bad = idx[(idx < 0) | (idx >= index.num_frames)]
@@ -78,9 +82,15 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
             raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
         if idx.size == 0:
             return np.zeros((0, 0, 0, 3), dtype=np.uint8), info
-        decoded = _decode(path, container, stream, index, np.unique(idx), size,
-                          default_threads() if threads is None else max(1, threads))
+        if kept.frames is not None and len(kept.frames) == index.num_frames:
+            # a never-seen file whose codec is indexed by decoding: its frames were just decoded, convert those
+            convert = _converter(size)
+            decoded = {int(i): convert(kept.frames[int(i)]) for i in np.unique(idx)}
+        else:
+            decoded = _decode(path, container, stream, index, np.unique(idx), size,
+                              default_threads() if threads is None else max(1, threads))
     finally:
+        kept.frames = None
         container.close()
     return np.stack([decoded[int(i)] for i in idx]), info
 
