@@ -12,12 +12,10 @@ from actionlab.errors import FeatureError
 from actionlab.features.torchbase import TorchExtractor, common_config
 from actionlab.features.weights import build_torchvision
 from actionlab.sampling import MultiClipSampler
+from actionlab.transforms.clip import KINETICS_MEAN, KINETICS_STD  # torchvision's Kinetics-400 normalisation
 from actionlab.video import read_sampled
 
 VIDEO_BACKBONES = {"r3d_18": "fc", "mc3_18": "fc", "r2plus1d_18": "fc", "s3d": "classifier"}
-# The normalisation torchvision's Kinetics-400 weight enums use (VideoClassification transforms).
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
 
 class Cnn3dExtractor(TorchExtractor):
