@@ -52,7 +52,7 @@ class FrameIndex:
         return {int(p): i for i, p in enumerate(self.pts)} if self.pts is not None else {}
 
 
-def build_index(path: Path, opened: tuple | None = None, keep: "KeptFrames | None" = None) -> FrameIndex:
+def build_index(path: Path, opened: tuple | None = None, keep: KeptFrames | None = None) -> FrameIndex:
     """Index a video by demuxing when that is exact, otherwise by a full decode (no RGB conversion).
 
     `opened` is a (container, stream) pair of `path` to use (and leave open, at an unspecified position) instead
@@ -143,7 +143,7 @@ def _tail_decodes(container: av.container.InputContainer, stream, index: FrameIn
 
 
 def _decode_index(path: Path, container: av.container.InputContainer, stream,
-                  keep: "KeptFrames | None" = None) -> FrameIndex:
+                  keep: KeptFrames | None = None) -> FrameIndex:
     count, pts, keys, damage = 0, [], [], None
     try:
         for frame in container.decode(stream):

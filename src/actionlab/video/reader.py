@@ -55,33 +55,29 @@ def read_sampled(path: str | Path, sample: Callable[[int], np.ndarray], *, size:
     The same as `info = probe(path); read_frames(path, idx := sample(info.num_frames))`, minus a second open of
     the file, which costs as much as decoding a few small frames (feature extraction reads thousands of videos).
     """
-    picked: list[np.ndarray] = []
-
-    def pick(info: VideoInfo) -> np.ndarray:
-        picked.append(np.asarray(sample(info.num_frames)))
-        return picked[0]
-
-    frames, info = _read(Path(path), pick, size, threads)
-    return frames, picked[0], info
+    return _read(Path(path), lambda info: sample(info.num_frames), size, threads)
 
 
 def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], size: Size,
-          threads: int | None) -> tuple[np.ndarray, VideoInfo]:
+          threads: int | None) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
+    """(frames, the indices `pick(info)` chose, as chosen, info), opening the file once."""
     if is_image(path):
         info = probe(path)
-        return _read_image_frames(path, np.asarray(pick(info), dtype=np.int64).reshape(-1), size), info
+        picked = np.asarray(pick(info))
+        return _read_image_frames(path, picked.astype(np.int64).reshape(-1), size), picked, info
     container, stream = open_video(path)  # one open serves indexing (on a cache miss), probing and seeking
     kept = KeptFrames(KEEP_BYTES)
     try:
         index = frame_index(path, (container, stream), kept)
         info = describe(path, stream, index)
-        idx = np.asarray(pick(info), dtype=np.int64).reshape(-1)
+        picked = np.asarray(pick(info))
+        idx = picked.astype(np.int64).reshape(-1)
         bad = idx[(idx < 0) | (idx >= index.num_frames)]
         if bad.size:
             note = f"; {index.damage}" if index.damage else ""
             raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
         if idx.size == 0:
-            return np.zeros((0, 0, 0, 3), dtype=np.uint8), info
+            return np.zeros((0, 0, 0, 3), dtype=np.uint8), picked, info
         if kept.frames is not None and len(kept.frames) == index.num_frames:
             # a never-seen file whose codec is indexed by decoding: its frames were just decoded, convert those
             convert = _converter(size)
@@ -92,7 +88,7 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
     finally:
         kept.frames = None
         container.close()
-    return np.stack([decoded[int(i)] for i in idx]), info
+    return np.stack([decoded[int(i)] for i in idx]), picked, info
 
 
 def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:

@@ -37,9 +37,15 @@ def plan_runs(keyframes: np.ndarray, wanted: np.ndarray) -> list[Run]:
     return runs
 
 
+def run_cost(run: Run) -> int:
+    """Frames a run decodes: from its keyframe to its last target."""
+    key, targets = run
+    return targets[-1] - key + 1
+
+
 def split_runs(runs: list[Run], parts: int) -> list[list[Run]]:
-    """Cut the runs into at most `parts` consecutive groups of about equal decoding work (frames from keyframes)."""
-    costs = [targets[-1] - key + 1 for key, targets in runs]
+    """Cut the runs into at most `parts` consecutive groups of about equal decoding work."""
+    costs = [run_cost(run) for run in runs]
     total, done = sum(costs), 0
     groups: list[list[Run]] = [[]]
     for run, cost in zip(runs, costs):
@@ -59,7 +65,7 @@ def decode_seeking(path: Path, container, stream, index: FrameIndex, wanted: np.
     """
     runs = plan_runs(index.keyframes, wanted)
     groups = split_runs(runs, threads) if threads > 1 else [runs]
-    costs = [sum(t[-1] - k + 1 for k, t in group) for group in groups]
+    costs = [sum(map(run_cost, group)) for group in groups]
     # a second decoder costs an open of the file (~0.5 ms, a few small frames): worth it for enough work only
     if len(groups) > 1 and sum(costs) >= MIN_SPLIT_FRAMES and max(costs) <= 0.75 * sum(costs):
         return _decode_groups(path, container, stream, index, groups, make_converter)
@@ -74,13 +80,13 @@ def _decode_groups(path: Path, container, stream, index: FrameIndex, groups: lis
     def work(group: list[Run]) -> dict[int, np.ndarray]:
         own, own_stream = open_video(path)
         try:
-            own_stream.thread_type, own_stream.thread_count = "SLICE", 1  # the parallelism is across decoders: slice threads would oversubscribe
+            _set_threads(path, own, own_stream, index, 1)
             return _decode_runs(own, own_stream, index, group, make_converter())
         finally:
             own.close()
 
-    if not stream.codec_context.is_open:
-        stream.thread_type, stream.thread_count = "SLICE", 1
+    # one thread per decoder: the parallelism is across decoders, and slice threads would oversubscribe
+    _set_threads(path, container, stream, index, 1)
     with ThreadPoolExecutor(len(groups) - 1) as pool:
         others = [pool.submit(work, group) for group in groups[1:]]
         out = _decode_runs(container, stream, index, groups[0], make_converter())
