@@ -9,9 +9,9 @@ from typing import Iterator
 # and multi-slice h264 (where FFmpeg's default slice threads already use every core) they are slower.
 FRAME_THREADED = frozenset({"h264", "hevc"})
 MAX_THREADS = 4
-# Below both, a frame decodes in ~0.2 ms and handing frames between threads costs more than it saves: a 320x240
-# camera-like h264 clip at 10 kbit/frame read 16 frames 15% faster on one thread than on two frame threads,
-# while 320x240 at 70 kbit/frame and 640x480 at 58 kbit/frame were 1.3x and 1.6x faster on two.
+# Below both, a frame decodes in ~0.2 ms and handing frames between threads saves nothing: benchmarks/
+# decode_choices.py decodes a 320x240 camera-like h264 clip (10 kbit/frame) as fast on one thread as on two
+# frame threads, and the same size at 66 kbit/frame 1.35x faster on two.
 MIN_THREADED_PIXELS = 150_000
 MIN_THREADED_BYTES = 4096
 
