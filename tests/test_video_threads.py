@@ -10,6 +10,7 @@ import pytest
 from media import frame_number, numbered_frames, write_video
 
 import actionlab.video.seeking as seeking
+from actionlab.errors import ConfigError
 from actionlab.video import probe, read_frames
 from actionlab.video.threads import default_threads, slices_per_frame, worth_threads
 
@@ -104,6 +105,9 @@ def test_every_thread_count_gives_identical_frames(clips: dict[str, Path], name:
 def test_default_threads_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ACTIONLAB_DECODE_THREADS", "3")
     assert default_threads() == 3
+    monkeypatch.setenv("ACTIONLAB_DECODE_THREADS", "two")
+    with pytest.raises(ConfigError, match="ACTIONLAB_DECODE_THREADS.*'two'"):
+        default_threads()
     monkeypatch.delenv("ACTIONLAB_DECODE_THREADS")
     assert 1 <= default_threads() <= 4
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-# Measured on 2 cores: frame threads decode single-slice h264 1.7x faster than one thread; for mpeg4, msmpeg4
-# and multi-slice h264 (where FFmpeg's default slice threads already use every core) they are slower.
+from actionlab.errors import ConfigError
+
+# Frame threads only for h264/hevc (benchmarks/decode_choices.py times them): on the mpeg4 and msmpeg4 real clips
+# they did not decode faster, and multi-slice h264 is better served by slice threads.
 FRAME_THREADED = frozenset({"h264", "hevc"})
 MAX_THREADS = 4
 # Below both, a frame decodes in ~0.2 ms and handing frames between threads saves nothing: benchmarks/
@@ -20,8 +22,11 @@ def default_threads() -> int:
     """Threads one read_frames call may use: $ACTIONLAB_DECODE_THREADS, else the usable cores (at most 4)."""
     value = os.environ.get("ACTIONLAB_DECODE_THREADS")
     if value:
-        return max(1, int(value))
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_THREADS))
+        if not value.strip().isdigit() or int(value) < 1:
+            raise ConfigError(None, f"ACTIONLAB_DECODE_THREADS must be a whole number of threads >= 1, not {value!r}")
+        return int(value)
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # macOS
+    return max(1, min(usable, MAX_THREADS))
 
 
 def worth_threads(width: int, height: int, bytes_per_frame: float) -> bool:
