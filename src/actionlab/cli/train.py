@@ -18,8 +18,8 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without a validation-loss gain (use with --val-fraction)")
     p.add_argument("--precision", choices=["bf16", "fp32"], default=None,
-                   help="training precision (default fp32; bf16 autocast is ~1.5x faster per step on recent CPUs but "
-                        "can diverge when training from scratch)")
+                   help="training precision (default fp32; bf16 autocast is ~1.5x faster per step on CPUs with "
+                        "native bf16, see benchmarks/train_step.py)")
     p.add_argument("--set", action="append", default=[], metavar="[METHOD.]KEY=VALUE",
                    help="any method option, e.g. cell=gru, fusion=max, family=cnn2d:resnet18, clip3d.epochs=30 "
                         "(VALUE is read as JSON when it parses, else as text; repeatable)")

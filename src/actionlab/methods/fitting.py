@@ -25,8 +25,9 @@ MakeInputs = Callable[[np.ndarray, "np.random.Generator | None"], tuple[torch.Te
 def train_config(cfg: dict[str, Any], **overrides: Any) -> TrainConfig:
     """TrainConfig from a method config: every key named like a TrainConfig field is passed on.
 
-    bf16 autocast stays opt-in (`bf16: true`): benchmarks/train_step.py measures about 1.5x per training step here,
-    but clip3d trained from scratch in bf16 diverged to NaN on the demo set.
+    bf16 autocast stays opt-in (`bf16: true`): benchmarks/train_step.py measures about 1.5x per training step here.
+    clip3d used to diverge to NaN in bf16; the cause was oneDNN's bf16 Conv3d gradient, which training.bf16 routes
+    around.
     """
     names = {f.name for f in fields(TrainConfig)}
     merged = {**METHOD_TRAIN_DEFAULTS, **{k: v for k, v in cfg.items() if k in names}, **overrides}

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from actionlab.errors import CheckpointError
 from actionlab.models.checkpoint import atomic_write_bytes, atomic_write_json, save_checkpoint
+from actionlab.training.bf16 import guard_conv3d
 from actionlab.training.config import TrainConfig, build_optimizer, build_scheduler
 
 
@@ -98,6 +99,8 @@ class Trainer:
         run_dir.mkdir(parents=True, exist_ok=True)
         device = resolve_device(cfg.device)
         model.to(device)
+        if cfg.bf16 and device.type == "cpu":
+            guard_conv3d(model)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
         optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
