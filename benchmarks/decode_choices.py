@@ -1,8 +1,9 @@
 """The reader's three decoding choices, each timed against its alternative in one run, ratios printed.
 
 1. RGB conversion on one swscale thread vs PyAV's default (a thread per core): CPU time per frame.
-2. One decoding thread vs two FFmpeg frame threads, on cheap frames (320x240 camera-like, ~10 kbit/frame, where
-   video/threads.py keeps one thread) and on costly ones (320x240 random pixels, ~70 kbit/frame): wall time.
+2. Reading 16 frames on one decoding thread vs two, on cheap frames (320x240 camera-like, ~10 kbit/frame, where
+   video/threads.py keeps one thread), on costly ones (320x240 random pixels, ~70 kbit/frame) and on the real
+   clips of ../shared/real-clips when present (h264, mpeg4, msmpeg4): wall time.
 3. The first read of a never-seen xvid AVI (indexed by decoding): converting the frames the indexing pass
    decoded vs decoding the file again (KEEP_BYTES = 0): wall time.
 
@@ -21,11 +22,12 @@ from pathlib import Path
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
-from decode import scene, write_clip
+from decode import REAL_CLIPS, scene, write_clip
 
 import actionlab.video.reader as reader
 from actionlab.sampling import UniformSampler
-from actionlab.video import cached, read_sampled
+import actionlab.video.seeking as seeking
+from actionlab.video import cached, probe, read_frames, read_sampled
 
 
 def median_time(fn, repeats: int, clock=time.perf_counter) -> float:
@@ -53,20 +55,28 @@ def conversion(path: Path, size: tuple[int, int] | None, repeats: int) -> None:
           f"{cpu[1] * 1e6:.0f} us ({cpu[None] / cpu[1]:.2f}x less CPU)")
 
 
-def frame_threads(path: Path, label: str, repeats: int) -> None:
-    """Wall time of a full decode (no conversion) on one thread vs two frame threads."""
-    def decode(kind: str, count: int) -> None:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type, stream.thread_count = kind, count
-            for _ in container.decode(stream):
-                pass
-
-    one = median_time(lambda: decode("SLICE", 1), repeats)
-    two = median_time(lambda: decode("FRAME", 2), repeats)
-    kbit = path.stat().st_size * 8 / 1000 / 250
-    print(f"decode {label} ({kbit:.0f} kbit/frame): one thread {one:.4f} s, two frame threads {two:.4f} s "
-          f"(one thread {two / one:.2f}x the speed of two)")
+def thread_choice(path: Path, label: str, repeats: int) -> None:
+    """read_frames of 16 uniform frames (index cached) on one thread vs two, the two used even where
+    video/threads.worth_threads would keep one: frame threads for one long run, else runs split over decoders."""
+    info = probe(path)
+    idx = UniformSampler(16).sample(info.num_frames)
+    kbit = path.stat().st_size * 8 / 1000 / info.num_frames
+    read_frames(path, idx)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    real = seeking.worth_threads
+    try:
+        seeking.worth_threads = lambda *args: True
+        for _ in range(repeats):
+            for threads in (1, 2):
+                start = time.perf_counter()
+                read_frames(path, idx, threads=threads)
+                times[threads].append(time.perf_counter() - start)
+    finally:
+        seeking.worth_threads = real
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    keeps = "two" if real(info.width, info.height, kbit * 1000 / 8) else "one"
+    print(f"read 16 frames of {label} ({kbit:.0f} kbit/frame): one thread {one:.4f} s, two {two:.4f} s "
+          f"(one thread {two / one:.2f}x the speed of two; read_frames uses {keeps})")
 
 
 def write_xvid(path: Path, seconds: int = 7) -> Path:
@@ -115,8 +125,11 @@ def main() -> None:
         camera, noise = write_clip(root / "camera.mp4", 250, "camera"), write_clip(root / "noise.mp4", 250, "noise")
         conversion(camera, (112, 112), args.repeats)
         conversion(camera, None, args.repeats)
-        frame_threads(camera, "320x240 camera-like", args.repeats)
-        frame_threads(noise, "320x240 random pixels", args.repeats)
+        thread_choice(camera, "320x240 camera-like, GOP 250", args.repeats)
+        thread_choice(noise, "320x240 random pixels, GOP 250", args.repeats)
+        for name in ("cup.mp4", "Megamind.avi", "vtest.avi"):  # real h264, mpeg4, msmpeg4 (when ../shared exists)
+            if (REAL_CLIPS / name).is_file():
+                thread_choice(REAL_CLIPS / name, f"real {name}", args.repeats)
         first_read(write_xvid(root / "ucf.avi"), root, args.repeats)
 
 

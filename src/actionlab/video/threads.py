@@ -7,13 +7,13 @@ from typing import Iterator
 
 from actionlab.errors import ConfigError
 
-# Frame threads only for h264/hevc (benchmarks/decode_choices.py times them): on the mpeg4 and msmpeg4 real clips
-# they did not decode faster, and multi-slice h264 is better served by slice threads.
+# FFmpeg frame threads are used for single-slice h264/hevc only; other codecs, and multi-slice h264, get slice
+# threads, and every codec gets runs split across decoders (benchmarks/decode_choices.py times both).
 FRAME_THREADED = frozenset({"h264", "hevc"})
 MAX_THREADS = 4
-# Below both, a frame decodes in ~0.2 ms and handing frames between threads saves nothing: benchmarks/
-# decode_choices.py decodes a 320x240 camera-like h264 clip (10 kbit/frame) as fast on one thread as on two
-# frame threads, and the same size at 66 kbit/frame 1.35x faster on two.
+# Below both, a frame decodes in ~0.2 ms and handing frames between threads costs more than it saves: in
+# benchmarks/decode_choices.py one thread reads 16 frames of a 320x240 camera-like h264 clip (10 kbit/frame)
+# 1.18x faster than two, while at 66 kbit/frame two are 1.28x faster.
 MIN_THREADED_PIXELS = 150_000
 MIN_THREADED_BYTES = 4096
 
