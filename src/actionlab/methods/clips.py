@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
-import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
+from actionlab.atomic import atomic_write
 from actionlab.cache import cache_dir
 from actionlab.errors import ActionlabError
 from actionlab.video import read_sampled
@@ -34,7 +33,7 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
     """compute() for one video file, cached on disk under cache_dir(folder) by (file, size, mtime, key).
 
     A compare runs several methods over the same videos: each decodes (or computes flow) once. A damaged entry
-    is recomputed; the entry is written atomically, with a per-thread temp name (flow runs in threads).
+    is recomputed; the entry is written atomically (flow runs in threads).
     """
     try:
         st = path.stat()
@@ -49,9 +48,7 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
             pass
     values = compute()
     if cached is not None:
-        tmp = cached.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")
-        np.save(tmp, values)
-        os.replace(tmp, cached)
+        atomic_write(cached, lambda tmp: np.save(tmp, values))
     return values
 
 

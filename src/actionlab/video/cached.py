@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from actionlab.atomic import write_json
 from actionlab.cache import cache_dir
 from actionlab.video.index import FrameIndex, KeptFrames, build_index
 from actionlab.video.opening import check_file
@@ -62,9 +61,6 @@ def _save(file: Path, index: FrameIndex) -> None:
         "damage": index.damage,
     }
     try:
-        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, file)  # atomic: a concurrent reader sees the old entry or the whole new one
+        write_json(file, data)  # atomic: a concurrent reader sees the old entry or the whole new one
     except OSError:
         pass  # the cache is an optimisation; a read-only cache folder must not fail the read

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from actionlab.video.cached import frame_index
 from actionlab.video.index import FrameIndex
 from actionlab.video.info import VideoInfo
@@ -14,13 +16,17 @@ def probe(path: str | Path) -> VideoInfo:
     """Describe a video (or a still image as a 1-frame video); raises VideoError when unreadable."""
     path = Path(path)
     if is_image(path):
-        image = read_image(path)
-        return VideoInfo(str(path), 1, 0.0, image.shape[1], image.shape[0], 0.0, path.suffix.lower()[1:], 0, True)
+        return describe_image(path, read_image(path))
     container, stream = open_video(path)
     try:
         return describe(path, stream, frame_index(path, (container, stream)))
     finally:
         container.close()
+
+
+def describe_image(path: Path, image: np.ndarray) -> VideoInfo:
+    """VideoInfo of a still image (RGB array already read) as a 1-frame video."""
+    return VideoInfo(str(path), 1, 0.0, image.shape[1], image.shape[0], 0.0, path.suffix.lower()[1:], 0, True)
 
 
 def describe(path: Path, stream, index: FrameIndex) -> VideoInfo:

@@ -15,7 +15,7 @@ from actionlab.video.cached import frame_index
 from actionlab.video.index import DECODE_ERRORS, FrameIndex, KeptFrames
 from actionlab.video.info import VideoInfo
 from actionlab.video.opening import is_image, open_video, read_image
-from actionlab.video.probe import describe, probe
+from actionlab.video.probe import describe, describe_image
 from actionlab.video.seeking import Inexact, decode_seeking
 from actionlab.video.threads import default_threads
 
@@ -62,9 +62,10 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
           threads: int | None) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
     """(frames, the indices `pick(info)` chose, as chosen, info), opening the file once."""
     if is_image(path):
-        info = probe(path)
+        image = read_image(path)  # read once: it serves probing and the frames
+        info = describe_image(path, image)
         picked = np.asarray(pick(info))
-        return _read_image_frames(path, picked.astype(np.int64).reshape(-1), size), picked, info
+        return _image_frames(path, image, picked.astype(np.int64).reshape(-1), size), picked, info
     container, stream = open_video(path)  # one open serves indexing (on a cache miss), probing and seeking
     kept = KeptFrames(KEEP_BYTES)
     try:
@@ -91,8 +92,7 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
     return np.stack([decoded[int(i)] for i in idx]), picked, info
 
 
-def _read_image_frames(path: Path, idx: np.ndarray, size: Size) -> np.ndarray:
-    image = read_image(path)
+def _image_frames(path: Path, image: np.ndarray, idx: np.ndarray, size: Size) -> np.ndarray:
     if np.any(idx != 0):
         raise VideoError(path, f"frame {int(idx[idx != 0][0])} out of range: a still image has 1 frame")
     h, w = target_size(image.shape[0], image.shape[1], size)
