@@ -116,7 +116,7 @@ def run(clips: dict[str, Path], repeats: int, cache_root: Path) -> dict[str, dic
             times[name, "auto"].append(timed(lambda: full_decode(path, "AUTO"), cpu[name, "auto"]))
             for kind, threads in (("cold1", 1), ("cold", None)):
                 # Cold: empty memory and disk caches, so the time includes building the frame index (probe's work).
-                cached._CACHE.clear()
+                cached.forget()
                 os.environ["ACTIONLAB_CACHE"] = str(cache_root / f"cache-{rep}-{name}-{kind}")
                 times[name, kind].append(timed(lambda: read_frames(path, idx, threads=threads), cpu[name, kind]))
             times[name, "warm"].append(timed(lambda: read_frames(path, idx), cpu[name, "warm"]))

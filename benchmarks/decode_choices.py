@@ -104,7 +104,7 @@ def first_read(path: Path, cache_root: Path, repeats: int) -> None:
     for rep in range(repeats):
         for keep in (budget, 0):
             reader.KEEP_BYTES = keep
-            cached._CACHE.clear()
+            cached.forget()
             os.environ["ACTIONLAB_CACHE"] = str(cache_root / f"cache-{rep}-{keep}")
             start = time.perf_counter()
             read_sampled(path, UniformSampler(8).sample, size=(112, 112), threads=1)

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from actionlab.cli import main
 from actionlab.data import Dataset, Sample
@@ -50,6 +52,40 @@ def test_extract_store_roundtrip_normalised_and_skips(tmp_path: Path) -> None:
         store.get(ds.test[2])
     again = extract(ds, ex, tmp_path / "store", progress=False)
     assert again.done == 0 and again.already == 6 and len(again.skipped) == 1
+
+
+def test_streams_give_the_same_features_and_restore_torch_threads(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path / "v", 6, 3)
+    (tmp_path / "bad.mp4").write_bytes(b"broken")
+    ds.train.insert(3, Sample(tmp_path / "bad.mp4", 1))
+    before = torch.get_num_threads()
+    features, seen = {}, {}
+    for streams in (1, 2):
+        ex = create_extractor("cnn2d:resnet18", num_frames=3, size=32, device="cpu", bf16=False, batch_size=4,
+                              streams=streams)
+        forward = ex.forward
+        ex.forward = lambda x, f=forward, s=streams: seen.setdefault(s, set()).add(
+            (threading.get_ident(), torch.get_num_threads())) or f(x)
+        summary = extract(ds, ex, tmp_path / f"s{streams}", progress=False)
+        assert summary.done == 9 and [p for p, _ in summary.skipped] == [str(tmp_path / "bad.mp4")]
+        assert torch.get_num_threads() == before  # the process-wide setting is given back
+        store = FeatureStore(summary.store)
+        done = [s for s in ds.train + ds.test if s.path in store]
+        features[streams] = {s.path: store.get(s, normalize=False).values for s in done}
+    for path, values in features[1].items():
+        np.testing.assert_allclose(features[2][path], values, rtol=1e-4, atol=1e-4)
+    assert {threads for _, threads in seen[1]} == {before}
+    if before >= 2:  # two passes at once, each on half of torch's threads
+        assert len({ident for ident, _ in seen[2]}) == 2 and {t for _, t in seen[2]} == {before // 2}
+
+
+def test_batches_ramp_up_and_share_the_tail_across_streams() -> None:
+    from actionlab.features.extract import batch_rows
+
+    assert [batch_rows(32, 1, n, 1000, 8) for n in range(3)] == [32, 32, 32]
+    assert [batch_rows(32, 2, n, 1000, 8) for n in range(4)] == [8, 16, 32, 32]
+    # the last rows are shared out so both streams finish together
+    assert [batch_rows(32, 2, 9, left, 8) for left in (200, 128, 64, 24, 8)] == [32, 32, 16, 6, 2]
 
 
 def test_changed_config_is_a_different_store(tmp_path: Path) -> None:

@@ -30,13 +30,17 @@ def test_consolidated_h5_round_trips_and_serves_reads(tmp_path: Path, monkeypatc
         assert json.loads(h5.attrs["config"]) == json.loads(json.dumps(ex.config)) and h5.attrs["hash"] == store.hash
         assert "bad.mp4" in next(iter(json.loads(h5.attrs["skipped"])))
         np.testing.assert_array_equal(h5["stats/mean"][()], store.stats[0])
-        stored = {Path(g.attrs["path"]): g for g in h5["videos"].values()}
-        assert set(stored) == set(shards)
-        for path, item in shards.items():
-            g = stored[path]
-            np.testing.assert_array_equal(g["values"][()], item.features.values)
-            np.testing.assert_array_equal(g["indices"][()], item.features.indices)
-            assert (g.attrs["label"], g.attrs["split"], g.attrs["fps"]) == (item.label, item.split, item.features.fps)
+        videos = {name: h5[f"videos/{name}"] for name in h5["videos"]}
+        paths = [Path(p) for p in videos["path"].asstr()[()]]
+        assert sorted(paths) == sorted(shards) and h5["values"].shape == (3 * len(shards), 512)
+        for row, path in enumerate(paths):
+            item, start, length = shards[path], videos["values_start"][row], videos["values_len"][row]
+            # one array holds every video's rows: a user slices it with the start/len columns
+            np.testing.assert_array_equal(h5["values"][start : start + length], item.features.values)
+            start, length = videos["indices_start"][row], videos["indices_len"][row]
+            np.testing.assert_array_equal(h5["indices"][start : start + length], item.features.indices)
+            assert (videos["label"][row], videos["split"].asstr()[row], videos["fps"][row]) == (
+                item.label, item.split, item.features.fps)
     # reads come from features.h5 while it is current: the shards are not even opened
     monkeypatch.setattr(FeatureStore, "_load_shard", staticmethod(lambda f: pytest.fail(f"read shard {f}")))
     fresh = FeatureStore(summary.store)
@@ -71,7 +75,37 @@ def test_h5_never_stale_after_new_shards_or_other_config(tmp_path: Path) -> None
     again = extract(ds, ex, tmp_path / "s", progress=False)
     assert again.done == 0 and FeatureStore(store.path).consolidated() is not None
     with h5py.File(store.h5_path, "r") as h5:
-        assert len(h5["videos"]) == 4 and h5.attrs["hash"] == store.hash
+        assert len(h5["videos/key"]) == 4 and h5.attrs["hash"] == store.hash
+
+
+def test_h5_keeps_videos_of_another_feature_shape_and_rewrites_old_layouts(tmp_path: Path) -> None:
+    ex = create_extractor("flow:dis", num_flows=2, size=32)
+    store = FeatureStore.open(tmp_path / "s", "ragged", ex)
+    rng = np.random.default_rng(0)
+    wide, tall = rng.integers(0, 255, (2, 32, 48, 2), np.uint8), rng.integers(0, 255, (2, 48, 32, 2), np.uint8)
+    store.put("/v/wide.mp4", FeatureArray(wide, np.arange(3), 25.0), 0, "train")
+    store.put("/v/tall.mp4", FeatureArray(tall, np.arange(3), 30.0), 1, "test")
+    store.consolidate()
+    fresh = FeatureStore(store.path)
+    assert fresh.consolidated() is not None
+    np.testing.assert_array_equal(fresh.get("/v/wide.mp4").values, wide)
+    got = fresh.item("/v/tall.mp4")
+    np.testing.assert_array_equal(got.features.values, tall)
+    assert (got.label, got.split, got.features.fps) == (1, "test", 30.0)
+    with h5py.File(store.h5_path, "r") as h5:
+        # the first video (in key order) fixes the shape of the shared array; the other is stored on its own
+        alone = list(h5["values_by_video"].values())
+        assert len(alone) == 1 and {h5["values"].shape, alone[0].shape} == {wide.shape, tall.shape}
+    # a file in the old layout (a group per video) is never read: the shards serve reads until it is rewritten
+    old = tmp_path / "old.h5"
+    shutil.copy(store.h5_path, old)
+    with h5py.File(old, "r+") as h5:
+        signature = json.loads(h5.attrs["signature"])
+        signature.pop("layout")
+        h5.attrs["signature"] = json.dumps(signature)
+    old.replace(store.h5_path)
+    assert FeatureStore(store.path).consolidated() is None
+    np.testing.assert_array_equal(FeatureStore(store.path).get("/v/tall.mp4").values, tall)
 
 
 def test_cli_extract_cnn2d_precision_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -88,3 +122,6 @@ def test_cli_extract_cnn2d_precision_and_summary(tmp_path: Path, capsys: pytest.
     store_dir = Path(next(line for line in out.splitlines() if line.startswith("store: "))[7:])
     store = FeatureStore(store_dir)
     assert store.config["bf16"] is False and store.h5_path.is_file()
+    code = main(["extract", "--dataset", f"folder:{tmp_path / 'data'}", "--features", "cnn2d:resnet18",
+                 "--store", str(tmp_path / "s"), "--streams", "0", "--no-progress"])
+    assert code != 0 and "streams must be >= 1" in capsys.readouterr().err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from media import frame_number, numbered_frames, write_image, write_video
 from actionlab.cli import main
 from actionlab.errors import VideoError
 from actionlab.video import probe, read_frames
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def write_timed(path: Path, frames: np.ndarray, pts: list[int], *, container_fmt: str | None = None) -> Path:
@@ -220,23 +224,51 @@ def test_cli_probe_json_and_bad_file(videos: dict[str, Path], tmp_path: Path, ca
     assert main(["probe", str(missing)]) == 1
 
 
-def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monkeypatch) -> None:
+def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monkeypatch, tmp_path: Path) -> None:
     import actionlab.video.cached as cached
 
     path = videos["h264-gop12-bframes.mp4"]
-    expected = read_frames(path, [5, 100])
-    cached._CACHE.clear()  # as a new process would start
+    monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
+    cached.forget()
+    # another process indexes the file, and this one must not index it again
+    code = "import sys; from actionlab.video import read_frames; read_frames(sys.argv[1], [5, 100])"
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, env=os.environ | {"PYTHONPATH": SRC})
+    expected = full_decode(path)
 
     def refuse(*args):
         raise AssertionError("re-indexed a file whose index is on disk")
 
     monkeypatch.setattr(cached, "build_index", refuse)
     assert probe(path).num_frames == 120
-    np.testing.assert_array_equal(read_frames(path, [5, 100]), expected)
+    np.testing.assert_array_equal(read_frames(path, [5, 100]), np.stack([expected[5], expected[100]]))
     path.touch()  # a changed mtime must invalidate the entry
-    cached._CACHE.clear()
+    cached.forget()
     with pytest.raises(AssertionError, match="re-indexed"):
         probe(path)
+
+
+def test_index_cache_skips_torn_lines_and_merges_many_logs(videos: dict[str, Path], monkeypatch,
+                                                          tmp_path: Path) -> None:
+    import actionlab.video.cached as cached
+
+    monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "probe"
+    names = ["h264-gop12-bframes.mp4", "vp9.webm", "mpeg4.avi"]
+    counts = {}
+    for name in names:  # one process per video: one log each
+        cached.forget()
+        counts[name] = probe(videos[name]).num_frames
+    logs = sorted(folder.glob("*.jsonl"))
+    assert len(logs) == 3
+    with logs[0].open("a") as fh:
+        fh.write('0123abcd\t{"num_frames":1,"pts":[0,')  # a writer killed mid-line
+    for i in range(cached.MAX_LOGS):
+        (folder / f"other-{i}.jsonl").write_text("")
+    cached.forget()
+    monkeypatch.setattr(cached, "build_index", lambda *a: pytest.fail("re-indexed a cached file"))
+    assert {name: probe(videos[name]).num_frames for name in names} == counts
+    merged = list(folder.glob("*.jsonl"))
+    assert len(merged) == 1 and len(merged[0].read_text().splitlines()) == 3
 
 
 def test_runs_seek_only_when_that_skips_frames() -> None:
@@ -255,7 +287,7 @@ def test_cold_read_opens_the_file_once(videos: dict[str, Path], monkeypatch, tmp
     real_open = av.open
     monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
     monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
-    cached._CACHE.clear()
+    cached.forget()
     path = videos["h264-gop250-bframes.mp4"]
     got = read_frames(path, [250, 10, 299])
     assert [frame_number(f) for f in got] == [250, 10, 299]
@@ -295,7 +327,7 @@ def test_first_read_of_a_decode_indexed_file_decodes_it_once(videos, name, tmp_p
     full = full_decode(videos[name])
     indices = np.array([len(full) - 1, 3, 3, 40])
     monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
-    cached._CACHE.clear()  # a never-seen file: indexing decodes every frame, and the read converts from those
+    cached.forget()  # a never-seen file: indexing decodes every frame, and the read converts from those
     with monkeypatch.context() as patch:
         patch.setattr(reader, "_decode", lambda *a: pytest.fail("decoded the file a second time"))
         cold = read_frames(videos[name], indices)

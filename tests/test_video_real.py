@@ -20,7 +20,7 @@ def test_real_clip_matches_full_decode(real_clips: Path, name: str, tmp_path: Pa
     with av.open(str(path)) as container:
         full = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))
-    cached._CACHE.clear()  # the first read of a never-seen file indexes it on the way
+    cached.forget()  # the first read of a never-seen file indexes it on the way
     first = np.array([len(full) - 1, 0, len(full) // 3])
     for frame, i in zip(read_frames(path, first, threads=2), first):
         np.testing.assert_array_equal(frame, full[i])

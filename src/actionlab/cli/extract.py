@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "features within 2%% of fp32) or fp32")
     parser.add_argument("--batch-size", type=int, metavar="N",
                         help="frames (cnn2d, default 32) or clips (cnn3d, default 4) per forward pass")
+    parser.add_argument("--streams", type=int, metavar="N",
+                        help="cnn forward passes run at once, each on its share of the cores (default: 2 on a "
+                             "CPU, 1 on a GPU)")
     parser.add_argument("--workers", type=int, help="decoding threads (default: 1 for cnn, 2 otherwise)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
                    "bf16": None if args.precision is None else args.precision == "bf16"}
         if args.batch_size:
             options["batch_size"] = args.batch_size
+        if args.streams is not None:
+            options["streams"] = args.streams
     extractor = create_extractor(args.features, **options)
     root = Path(args.store) if args.store else cache_dir("features")
     summary = extract(dataset, extractor, root, limit=args.limit, progress=not args.no_progress,

@@ -36,15 +36,16 @@ class Cnn2dExtractor(TorchExtractor):
     """Frame CNN features (N x D) for `num_frames` uniformly sampled frames resized to `size` x `size`.
 
     `bf16=None` autocasts to bf16 where the hardware supports it natively (see torchbase); `batch_size` frames,
-    gathered across videos by extract(), go through the network at once.
+    gathered across videos by extract(), go through the network at once, in `streams` concurrent passes
+    (`None`: 2 on a CPU, 1 on a GPU; see torchbase).
     """
 
     def __init__(self, backbone: str = "resnet18", *, weights: str | Path | None = None, num_frames: int = 8,
                  size: int = 224, seed: int = 0, bf16: bool | None = None, device: str | None = None,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, streams: int | None = None) -> None:
         self.sampler = UniformSampler(num_frames)
         self.size, self.batch_size, self.rows_per_video = size, batch_size, num_frames
-        bf16 = self._resolve(device, bf16)
+        bf16 = self._resolve(device, bf16, streams)
         self.config = common_config(f"cnn2d:{backbone}", weights, seed, size, bf16, num_frames=num_frames)
         self.run_model = is_run_dir(weights)
         model = _load_run(Path(weights)) if self.run_model else self._torchvision(backbone, weights, seed)

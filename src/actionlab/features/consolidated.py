@@ -1,12 +1,26 @@
 """The consolidated HDF5 file of a feature store: every shard of a finished run in one `features.h5`.
 
-Layout (h5py): root attrs `config` (JSON), `hash`, `skipped` (JSON {path: reason}), `signature` (JSON, see
-below); `/stats/mean`, `/stats/std` (training split) when computed; `/state/*` the extractor's fitted arrays;
-`/videos/<item key>/values`, `/videos/<item key>/indices` with attrs `path`, `label`, `split`, `fps`.
+Layout (h5py), one row per video in the `videos/` columns and every video's rows in one array:
+  attrs            `config` (JSON), `hash`, `skipped` (JSON {path: reason}), `signature` (JSON, see below),
+                   `layout` (LAYOUT)
+  values           all videos' feature rows concatenated along axis 0: (total rows, *feature shape)
+  indices          all videos' frame indices concatenated along axis 0
+  videos/key       item key (store.item_key) of each video, str
+  videos/path      video path, str;  videos/label int64;  videos/split str;  videos/fps float64
+  videos/values_start, videos/values_len     video i's features are values[start[i] : start[i] + len[i]]
+  videos/indices_start, videos/indices_len   the same for `indices`
+  stats/mean, stats/std                      training-split stats, when computed
+  state/*                                    the extractor's fitted arrays (sift-bow codebook)
+A video whose rows do not share the first video's trailing shape and dtype (flow fields of another aspect ratio)
+is stored alone as `values_by_video/<key>` (`indices_by_video/<key>`) with start -1.
+
+One array instead of a group per video: numpy/pandas users read a whole split in one slice (workflow C), and
+writing it is ~15x faster than HDF5 groups with attributes (45 ms vs 3 ms for 96 videos of 8 x 512, measured in
+development), which matters because consolidation closes every `extract` run.
 
 The file is written to a temp file and os.replace'd, so a reader sees the old file or the whole new one. It is
-*current* only while its `signature` (config hash, shard count and the mtimes of the shard folder, skipped list and
-stats) equals the store's: any shard written later makes it stale and reads go back to the shards.
+*current* only while its `signature` (layout, config hash, shard count and the mtimes of the shard folder,
+skipped list and stats) equals the store's: any shard written later makes it stale and reads go back to the shards.
 """
 
 from __future__ import annotations
@@ -21,6 +35,9 @@ import numpy as np
 from actionlab.features.base import FeatureArray
 
 FILE_NAME = "features.h5"
+LAYOUT = 2  # 1: a group per video (before 2026-11-23); such files are never current and get rewritten
+_BLOCK_BYTES = 64 * 2**20  # rows buffered before an append to the file: bounded memory, few resizes
+_STR = h5py.string_dtype()
 
 
 def _mtime(path: Path) -> int:
@@ -31,9 +48,50 @@ def _mtime(path: Path) -> int:
 
 
 def signature(store_dir: Path, config_hash: str, count: int) -> str:
-    """JSON text that changes whenever the store's shards, skipped list, stats or config change."""
-    return json.dumps({"hash": config_hash, "count": count, "items": _mtime(store_dir / "items"),
+    """JSON text that changes whenever the store's shards, skipped list, stats, config or the layout change."""
+    return json.dumps({"layout": LAYOUT, "hash": config_hash, "count": count, "items": _mtime(store_dir / "items"),
                        "skipped": _mtime(store_dir / "skipped.json"), "stats": _mtime(store_dir / "stats.npz")})
+
+
+class _Ragged:
+    """Appends per-video arrays to one resizable dataset `name`; misfits go to `<name>_by_video/<key>`."""
+
+    def __init__(self, h5: h5py.File, name: str) -> None:
+        self.h5, self.name = h5, name
+        self.kind: tuple[tuple[int, ...], np.dtype] | None = None
+        self.rows = 0  # rows in the file plus the buffer
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+
+    def add(self, key: str, array: np.ndarray) -> tuple[int, int]:
+        """Queue `array`; return (start row, rows), start -1 when it went to its own dataset."""
+        array = np.asarray(array)
+        kind = (array.shape[1:], array.dtype)
+        if self.kind is None and array.ndim:
+            self.kind = kind
+        if kind != self.kind or not array.ndim:
+            self.h5.create_dataset(f"{self.name}_by_video/{key}", data=array)
+            return -1, len(array)
+        start = self.rows
+        self.buffer.append(array)
+        self.rows += len(array)
+        self.buffered += array.nbytes
+        if self.buffered >= _BLOCK_BYTES:
+            self.flush()
+        return start, len(array)
+
+    def flush(self) -> None:
+        """Write the buffered rows at the end of the dataset."""
+        if self.kind is None:
+            return
+        block = np.concatenate(self.buffer) if self.buffer else np.empty((0, *self.kind[0]), self.kind[1])
+        data = self.h5.get(self.name)
+        if data is None:
+            self.h5.create_dataset(self.name, data=block, maxshape=(None, *self.kind[0]), chunks=True)
+        elif len(block):
+            data.resize(self.rows, axis=0)
+            data[self.rows - len(block):] = block
+        self.buffer, self.buffered = [], 0
 
 
 def write(target: Path, items: Iterable[tuple[str, Any]],
@@ -48,13 +106,24 @@ def write(target: Path, items: Iterable[tuple[str, Any]],
         with h5py.File(tmp, "w") as h5:
             for key, value in (state or {}).items():
                 h5.create_dataset(f"state/{key}", data=value)
-            videos = h5.create_group("videos")
+            values, indices = _Ragged(h5, "values"), _Ragged(h5, "indices")
+            columns: dict[str, list] = {name: [] for name in ("key", "path", "label", "split", "fps", "values_start",
+                                                                "values_len", "indices_start", "indices_len")}
             for key, item in items:
-                group = videos.create_group(key)
-                group.create_dataset("values", data=item.features.values)
-                group.create_dataset("indices", data=item.features.indices)
-                group.attrs.update(path=item.path, label=item.label, split=item.split, fps=item.features.fps)
+                v_start, v_len = values.add(key, item.features.values)
+                i_start, i_len = indices.add(key, item.features.indices)
+                for name, value in (("key", key), ("path", item.path), ("label", item.label), ("split", item.split),
+                                    ("fps", item.features.fps), ("values_start", v_start), ("values_len", v_len),
+                                    ("indices_start", i_start), ("indices_len", i_len)):
+                    columns[name].append(value)
+            values.flush()
+            indices.flush()
+            for name, column in columns.items():
+                dtype = _STR if name in ("key", "path", "split") else np.float64 if name == "fps" else np.int64
+                h5.create_dataset(f"videos/{name}", data=np.array(column, dtype=object if dtype is _STR else dtype),
+                                  dtype=dtype)
             attrs, stats = finish()
+            h5.attrs["layout"] = LAYOUT
             for key, value in attrs.items():
                 h5.attrs[key] = value
             if stats is not None:
@@ -70,6 +139,7 @@ class Reader:
         self.file = file
         self._h5: h5py.File | None = None
         self._stamp: tuple[int, int] | None = None
+        self._rows: dict[str, int] | None = None
 
     def open(self) -> h5py.File | None:
         """The open file, or None when there is none."""
@@ -91,19 +161,35 @@ class Reader:
         """Close the file handle."""
         if self._h5 is not None:
             self._h5.close()
-        self._h5, self._stamp = None, None
+        self._h5, self._stamp, self._rows = None, None, None
 
     def current(self, expected: str) -> h5py.File | None:
         """The open file when its signature equals `expected`, else None."""
         h5 = self.open()
         return h5 if h5 is not None and h5.attrs.get("signature") == expected else None
 
-    @staticmethod
-    def item(h5: h5py.File, key: str) -> tuple[FeatureArray, int, str, str] | None:
-        """(features, label, split, path) of one video, or None when absent."""
-        group = h5.get(f"videos/{key}")
-        if group is None:
+    def paths(self) -> list[str]:
+        """Paths of every video in the open file."""
+        return list(self._h5["videos/path"].asstr()[()]) if self._h5 is not None else []
+
+    def item(self, key: str) -> tuple[FeatureArray, int, str, str] | None:
+        """(features, label, split, path) of one video of the open file, or None when absent."""
+        h5 = self._h5
+        if h5 is None:
             return None
-        a = group.attrs
-        fa = FeatureArray(group["values"][()], group["indices"][()], float(a["fps"]))
-        return fa, int(a["label"]), str(a["split"]), str(a["path"])
+        if self._rows is None:
+            self._rows = {k: i for i, k in enumerate(h5["videos/key"].asstr()[()])}
+        row = self._rows.get(key)
+        if row is None:
+            return None
+        videos = h5["videos"]
+        values = _rows_of(h5, "values", key, int(videos["values_start"][row]), int(videos["values_len"][row]))
+        indices = _rows_of(h5, "indices", key, int(videos["indices_start"][row]), int(videos["indices_len"][row]))
+        fa = FeatureArray(values, indices, float(videos["fps"][row]))
+        return fa, int(videos["label"][row]), videos["split"].asstr()[row], videos["path"].asstr()[row]
+
+
+def _rows_of(h5: h5py.File, name: str, key: str, start: int, length: int) -> np.ndarray:
+    if start < 0:
+        return h5[f"{name}_by_video/{key}"][()]
+    return h5[name][start : start + length]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -97,21 +97,59 @@ def _guarded(call: Callable[[], Any], path: Path) -> Any:
         return ActionlabError(path, f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__)
 
 
+def batch_rows(batch_size: int, streams: int, launched: int, remaining: int, rows_per_video: int) -> int:
+    """Rows the next forward pass waits for: `batch_size`, but smaller at the start and end of a run.
+
+    With several streams, the first passes ramp up (1, 2, 4 ... videos) so no stream waits for a whole batch to
+    be decoded, and the last ones take a share of the `remaining` rows (guided scheduling) so the streams finish
+    together instead of one running the final batch alone.
+    """
+    if streams <= 1:
+        return batch_size
+    ramp = rows_per_video << min(launched, 16)
+    tail = -(-remaining // (2 * streams))
+    return max(1, min(batch_size, ramp, tail))
+
+
 def _batched(extractor: TorchExtractor, todo: list, workers: int) -> Iterator[tuple[Any, str, Any]]:
-    """Decode ahead in threads; run the network once per `extractor.batch_size` frames/clips across videos."""
-    # Two batches' worth of videos in flight: while the network runs on one batch the next is decoded,
-    # so the network never waits for the decoder once the pipeline is full.
-    per_batch = -(-extractor.batch_size // max(1, extractor.rows_per_video))
-    group: list[tuple[Any, str, Any]] = []
-    for sample, split, out in _prefetched(extractor.decode, todo, workers, ahead=2 * per_batch):
-        if isinstance(out, ActionlabError):
-            yield sample, split, out
-            continue
-        group.append((sample, split, out))
-        if sum(len(d[0]) for _, _, d in group) >= extractor.batch_size:
-            yield from _compute(extractor, group)
-            group = []
-    yield from _compute(extractor, group)
+    """Decode ahead in threads; run the network on about `extractor.batch_size` frames/clips across videos.
+
+    `extractor.streams` batches go through the network at once, each on its own thread with its share of torch's
+    threads (see actionlab.features.torchbase); results come back in the order the passes finish.
+    """
+    rows_per_video = max(1, extractor.rows_per_video)
+    per_batch = -(-extractor.batch_size // rows_per_video)
+    streams = max(1, extractor.streams)
+    with extractor.stream_threads(), ThreadPoolExecutor(streams) as network:
+        running: set[Future] = set()
+
+        def launch(group: list[tuple[Any, str, Any]]) -> Iterator[tuple[Any, str, Any]]:
+            # Whichever pass finishes first frees its stream: waiting on the oldest would idle a finished one.
+            if group:
+                running.add(network.submit(lambda: list(_compute(extractor, group))))
+            while len(running) >= streams or (not group and running):
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    running.remove(fut)
+                    yield from fut.result()
+
+        group: list[tuple[Any, str, Any]] = []
+        launched = 0
+        # While the network runs on `streams` batches, the next one is decoded: once the pipeline is full the
+        # network never waits for the decoder.
+        decoded = _prefetched(extractor.decode, todo, workers, ahead=(streams + 1) * per_batch)
+        for done, (sample, split, out) in enumerate(decoded, 1):
+            if isinstance(out, ActionlabError):
+                yield sample, split, out
+                continue
+            group.append((sample, split, out))
+            rows = sum(len(d[0]) for _, _, d in group)
+            if rows >= batch_rows(extractor.batch_size, streams, launched, rows + (len(todo) - done) * rows_per_video,
+                                  rows_per_video):
+                yield from launch(group)
+                group, launched = [], launched + 1
+        yield from launch(group)
+        yield from launch([])
 
 
 def _compute(extractor: TorchExtractor, group: list[tuple[Any, str, Any]]) -> Iterator[tuple[Any, str, Any]]:

@@ -129,7 +129,7 @@ class FeatureStore:
         """Paths of every stored video."""
         h5 = self.consolidated()
         if h5 is not None:
-            return [str(g.attrs["path"]) for g in h5["videos"].values()]
+            return self._reader.paths()
         return [self._load_shard(f).path for f in self._shards()]
 
     def consolidated(self):
@@ -188,7 +188,7 @@ class FeatureStore:
     def item(self, path: str | Path) -> StoredItem:
         """Everything stored for one video (features not normalised), from features.h5 when it is current."""
         h5 = self.consolidated()
-        found = consolidated.Reader.item(h5, item_key(path)) if h5 is not None else None
+        found = self._reader.item(item_key(path)) if h5 is not None else None
         if found is not None:
             return StoredItem(*found)
         file = self._item_path(path)

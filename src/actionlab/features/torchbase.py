@@ -1,16 +1,21 @@
-"""Shared machinery of the torch extractors: device, bf16 autocast, channels_last, decode/compute split.
+"""Shared machinery of the torch extractors: device, bf16 autocast, channels_last, decode/compute split, streams.
 
 Precision: `bf16=None` (the default) means bf16 autocast wherever the hardware runs it natively (CPUs with
 AVX512-BF16/AMX, CUDA with bf16) and fp32 elsewhere. Measured in benchmarks/extract.py: resnet18 features stay
 within 1% relative L2 of fp32 (tests/test_features.py asserts < 2%); pass `bf16=False` (CLI `--precision fp32`)
 for bit-reproducible fp32 features.
+
+Streams: on a CPU, extract() runs `streams` forward passes at once (default 2, each on half of torch's threads)
+instead of one pass on all of them. One pass's OpenMP threads meet at a barrier after every layer, so whenever
+the decoding thread takes a core the other thread spins idle; two independent single-thread passes keep both
+cores busy and let decoding slot in between. benchmarks/extract.py prints both forward-only rates and the ratio.
 """
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -19,7 +24,6 @@ from torch import nn
 from actionlab.errors import FeatureError
 from actionlab.features.base import Extractor, FeatureArray
 from actionlab.transforms.clip import IMAGENET_MEAN, IMAGENET_STD
-
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -32,13 +36,22 @@ def native_bf16(device: torch.device) -> bool:
         return False
 
 
+def default_streams(device: torch.device) -> int:
+    """Concurrent forward passes extract() runs: 2 on a CPU with at least two torch threads, else 1."""
+    return 2 if device.type == "cpu" and torch.get_num_threads() >= 2 else 1
+
+
 def pick_device(device: str | None) -> torch.device:
-    """`None` means CUDA when present, else CPU."""
+    """`None` means CUDA when present, else CPU; a bare "cuda" is pinned to the current device's index."""
     if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device.startswith("cuda") and not torch.cuda.is_available():
         raise FeatureError(None, "--device cuda asked but no CUDA device is available")
-    return torch.device(device)
+    picked = torch.device(device)
+    if picked.type == "cuda" and picked.index is None:
+        # the network runs on extract()'s stream threads, whose current device is 0, not the caller's
+        picked = torch.device("cuda", torch.cuda.current_device())
+    return picked
 
 
 class TorchExtractor(Extractor):
@@ -49,14 +62,33 @@ class TorchExtractor(Extractor):
     bf16: bool
     batch_size: int = 32  # frames (cnn2d) or clips (cnn3d) per forward pass, gathered across videos
     rows_per_video: int = 1  # frames (cnn2d) or clips (cnn3d) one video gives
+    streams: int = 1  # forward passes extract() runs at once (see the module docstring)
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
 
-    def _resolve(self, device: str | None, bf16: bool | None) -> bool:
-        """Pick the device and resolve `bf16=None` for it (call before building `config`, which records it)."""
+    def _resolve(self, device: str | None, bf16: bool | None, streams: int | None = None) -> bool:
+        """Pick the device, resolve `bf16=None` and `streams=None` for it (before `config`, which records bf16)."""
         self.device = pick_device(device)
         self.bf16 = native_bf16(self.device) if bf16 is None else bool(bf16)
+        if streams is not None and streams < 1:
+            raise FeatureError(None, f"streams must be >= 1, not {streams}")
+        self.streams = default_streams(self.device) if streams is None else int(streams)
         return self.bf16
+
+    @contextlib.contextmanager
+    def stream_threads(self) -> Iterator[int]:
+        """Give each of the `streams` concurrent forward passes its share of torch's threads; restore on exit.
+
+        torch's thread count is process-wide; threads started inside the block take the reduced count.
+        """
+        before = torch.get_num_threads()
+        if self.streams > 1:
+            torch.set_num_threads(max(1, before // self.streams))
+        try:
+            yield self.streams
+        finally:
+            if self.streams > 1:
+                torch.set_num_threads(before)
 
     def _setup(self, model: nn.Module) -> None:
         self.model = model.eval().to(self.device)
