@@ -97,7 +97,7 @@ def forward_rate(ex, shape: tuple[int, ...], items: int, streams: int | None = N
 
 
 class RssAtHalf(threading.Thread):
-    """Polls the store's shard count during extract() and notes the peak RSS when half the videos are done."""
+    """Polls the store's shards during extract() and notes the peak RSS when half the videos are stored."""
 
     def __init__(self, store_root: Path, half: int) -> None:
         super().__init__(daemon=True)
@@ -106,7 +106,9 @@ class RssAtHalf(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.05):
-            if self.at_half is None and len(list(self.store_root.glob("*/*/items/*.npz"))) >= self.half:
+            # a shard's name lists the item keys of the videos it holds
+            stored = sum(len(f.stem.split("+")) for f in self.store_root.glob("*/*/items/[!.]*.npz"))
+            if self.at_half is None and stored >= self.half:
                 self.at_half = peak_rss_mb()
 
 

@@ -19,7 +19,7 @@ import torch
 from actionlab.cli import main
 from actionlab.data import Dataset, Sample
 from actionlab.errors import FeatureError
-from actionlab.features import FeatureStore, create_extractor, extract
+from actionlab.features import FeatureArray, FeatureStore, create_extractor, extract
 from media import write_video
 from test_features import moving_square
 
@@ -88,6 +88,27 @@ def test_batches_ramp_up_and_share_the_tail_across_streams() -> None:
     assert [batch_rows(32, 2, 9, left, 8) for left in (200, 128, 64, 24, 8)] == [32, 32, 16, 6, 2]
 
 
+def test_shards_hold_several_videos_and_the_newest_shard_wins(tmp_path: Path) -> None:
+    ds = make_dataset(tmp_path / "v", 8, 4)
+    ex = create_extractor("cnn2d:resnet18", num_frames=3, size=32, device="cpu", bf16=False, batch_size=6)
+    store = FeatureStore(extract(ds, ex, tmp_path / "s", progress=False).store)
+    shards = list(store.items_dir.glob("[!.]*.npz"))
+    assert len(shards) < 12 and sorted(store.keys()) == sorted(str(s.path) for s in ds.train + ds.test)
+    store.h5_path.unlink()  # every read below comes from the shards
+    fresh = FeatureStore(store.path)
+    for s in ds.train + ds.test:
+        assert s.path in fresh
+        np.testing.assert_allclose(fresh.get(s, normalize=False).values, ex.transform(s.path).values, atol=1e-5)
+    # a video stored again, in a shard of its own, is read from that newer shard even within one mtime tick
+    old = fresh.get(ds.test[1], normalize=False)
+    fresh.put(ds.test[1].path, FeatureArray(old.values + 1, old.indices, old.fps), 1, "test")
+    again = FeatureStore(store.path)
+    np.testing.assert_array_equal(again.get(ds.test[1], normalize=False).values, old.values + 1)
+    assert len(again.keys()) == 12
+    again.consolidate()
+    np.testing.assert_array_equal(FeatureStore(store.path).get(ds.test[1], normalize=False).values, old.values + 1)
+
+
 def test_changed_config_is_a_different_store(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path / "v", 2, 1)
     a = extract(ds, create_extractor("flow:dis", num_flows=2, size=32), tmp_path / "s", progress=False)
@@ -144,15 +165,20 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ex = create_extractor("flow:farneback", num_flows=2, size=32)
     items = FeatureStore.open(tmp_path / "s", "tiny", ex).items_dir
+
+    def stored() -> int:  # videos in finished shards: a shard's name lists its videos' keys
+        return sum(len(f.stem.split("+")) for f in items.glob("[!.]*.npz"))
+
     deadline = time.time() + 60
-    while len(list(items.glob("[!.]*.npz"))) < 3 and time.time() < deadline and proc.poll() is None:
+    while stored() < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = {f.name: f.stat().st_mtime_ns for f in items.glob("[!.]*.npz")}
-    assert 3 <= len(before) < 16
+    count = stored()
+    assert 3 <= count < 16
     summary = extract(ds, ex, tmp_path / "s", progress=False)
-    assert summary.already == len(before) and summary.done == 16 - len(before)
+    assert summary.already == count and summary.done == 16 - count
     assert all((items / n).stat().st_mtime_ns == t for n, t in before.items())
     store = FeatureStore(summary.store)
     assert store.consolidated() is not None  # the resumed run finished and consolidated every video
@@ -182,18 +208,19 @@ def test_a_failed_shard_write_stops_the_run_and_the_rest_resumes(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     ds = make_dataset(tmp_path / "v", 4, 2)
     ex = create_extractor("flow:dis", num_flows=2, size=32)
-    real_put, calls = FeatureStore.put, []
+    real_put, calls = FeatureStore.put_many, []
 
-    def put(self, path, *args):
-        calls.append(path)
+    def put_many(self, items):
+        calls.append(items)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        return real_put(self, path, *args)
+        return real_put(self, items)
 
-    monkeypatch.setattr(FeatureStore, "put", put)
+    monkeypatch.setattr(sys.modules["actionlab.features.extract"], "SHARD_VIDEOS", 1)  # a shard per video
+    monkeypatch.setattr(FeatureStore, "put_many", put_many)
     with pytest.raises(OSError, match="No space left"):
         extract(ds, ex, tmp_path / "s", progress=False)
-    monkeypatch.setattr(FeatureStore, "put", real_put)
+    monkeypatch.setattr(FeatureStore, "put_many", real_put)
     again = extract(ds, ex, tmp_path / "s", progress=False)
     assert again.already >= 2 and again.done == 6 - again.already and not again.skipped
     store = FeatureStore(again.store)

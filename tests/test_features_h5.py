@@ -25,7 +25,7 @@ def test_consolidated_h5_round_trips_and_serves_reads(tmp_path: Path, monkeypatc
     ex = create_extractor("cnn2d:resnet18", num_frames=3, size=32, device="cpu", bf16=False, batch_size=5)
     summary = extract(ds, ex, tmp_path / "s", progress=False)
     store = FeatureStore(summary.store)
-    shards = {s.path: store._load_shard(store._item_path(s.path)) for s in ds.train + ds.test[:2]}
+    shards = {s.path: store._shard_item(s.path) for s in ds.train + ds.test[:2]}
     with h5py.File(store.h5_path, "r") as h5:
         assert json.loads(h5.attrs["config"]) == json.loads(json.dumps(ex.config)) and h5.attrs["hash"] == store.hash
         assert "bad.mp4" in next(iter(json.loads(h5.attrs["skipped"])))

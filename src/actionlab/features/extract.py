@@ -14,10 +14,11 @@ from tqdm import tqdm
 
 from actionlab.errors import ActionlabError
 from actionlab.features.base import Extractor, FeatureArray
-from actionlab.features.store import FeatureStore
+from actionlab.features.store import SHARD_VIDEOS, FeatureStore
 from actionlab.features.torchbase import TorchExtractor
 
 SPLITS = ("train", "val", "test")
+SHARD_SECONDS = 0.5  # a slow extractor (flow on long videos) still writes each video as soon as it is done
 
 
 @dataclass
@@ -191,21 +192,27 @@ def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit
         summary = ExtractSummary(store.path, already=already, skipped=before)
         bar = tqdm(total=len(todo), desc=f"extract {extractor.config['name']}", file=sys.stderr,
                    disable=not progress, unit="video")
-        # Shards are written on their own thread, off the network's: a kill loses at most the queued ones,
-        # which the next run recomputes.
+        # Shards are written on their own thread, off the network's, one per SHARD_SECONDS or SHARD_VIDEOS videos:
+        # a kill loses at most the unwritten ones, which the next run recomputes.
         with ThreadPoolExecutor(1) as writer:
             writes: deque[Future] = deque()
+            shard: list[tuple[Path, FeatureArray, int, str]] = []
+            flushed = time.perf_counter()
             for sample, split, out in _results(extractor, todo, workers):
                 if isinstance(out, FeatureArray):
-                    writes.append(writer.submit(store.put, sample.path, out, int(sample.label), split))
+                    shard.append((sample.path, out, int(sample.label), split))
                     summary.done += 1
                     summary.rows += len(out.values)
+                    if len(shard) >= SHARD_VIDEOS or time.perf_counter() - flushed >= SHARD_SECONDS:
+                        writes.append(writer.submit(store.put_many, shard))
+                        shard, flushed = [], time.perf_counter()
                 else:
                     store.add_skipped(sample.path, out.reason)
                     summary.skipped.append((str(sample.path), out.reason))
                 while writes and writes[0].done():
                     writes.popleft().result()  # a failed write (disk full) stops the run now, not at the end
                 bar.update()
+            writes.append(writer.submit(store.put_many, shard))
             for write in writes:
                 write.result()
         bar.close()

@@ -1,6 +1,6 @@
 """FeatureStore: one directory per (dataset, extractor config); atomic .npz shards, one consolidated HDF5 file.
 
-Design: the write path is one small .npz shard per video, each written to a temp file and os.replace'd. That
+Design: the write path is small .npz shards of a few videos each, written to a temp file and os.replace'd. That
 survives kill -9 at any instant (a finished shard is whole, an unfinished one is an ignored temp file) and lets a
 rerun skip finished videos, which a single HDF5 file being appended to cannot promise (a killed HDF5 writer can
 leave the whole file unreadable). When a run finishes, extract() calls consolidate(): every shard plus config,
@@ -12,8 +12,12 @@ written after consolidation, or a file carried over from another config, is neve
 Layout of `<root>/<dataset>/<extractor-slug>-<config-hash>/`:
   config.json   extractor config + hash (a changed config is a different directory: never stale features)
   state.npz     what the extractor learned in fit() (sift-bow codebook), so a rerun does not refit
-  items/*.npz   per video: values, indices, fps, label, split, path; written to a temp file then os.replace'd,
-                so kill -9 leaves only finished items (plus ignored .tmp files)
+  items/*.npz   shards of one or more videos, named `<key>+<key>...@<write time>` (so one listing tells
+                which videos are done): per video values_<i>, indices_<i>, and `meta` (JSON: path, label,
+                split, fps); written to a temp file then os.replace'd, so kill -9 leaves only finished shards
+                (plus ignored .tmp files). extract() writes a shard per half second or per SHARD_VIDEOS videos,
+                whichever comes first: a file per video cost ~4% of cnn2d extraction in inode work.
+                When a video is in several shards (stored again later), the newest shard wins.
   skipped.json  {path: reason} for videos that could not be extracted
   stats.npz     training-split mean/std per feature dimension, applied by get(normalize=True)
   writer.lock   pid of the running writer; a second writer refuses while that process lives
@@ -25,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +73,17 @@ class RunningStats:
         return mean.astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32)
 
 
+SHARD_SEP, SHARD_TIME = "+", "@"
+SHARD_VIDEOS = 8  # 8 keys of 20 characters keep a shard's file name well under the usual 255-byte limit
+
+
+def _shard_name(shard: Path) -> tuple[list[str], int]:
+    """(item keys, write time in ns) from a shard's name `<key>+<key>...@<hex ns>.npz` (one-video shards of
+    earlier versions are `<key>.npz`, time 0)."""
+    keys, _, stamp = shard.stem.partition(SHARD_TIME)
+    return keys.split(SHARD_SEP), int(stamp, 16) if stamp else 0
+
+
 def item_key(path: str | Path) -> str:
     """File-name key of a video: hash of its absolute path."""
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
@@ -98,6 +114,7 @@ class FeatureStore:
         self.h5_path = self.path / consolidated.FILE_NAME
         self._reader = consolidated.Reader(self.h5_path)
         self._checked: tuple[tuple[int, ...], bool] | None = None
+        self._located: tuple[int, dict[str, Path]] | None = None
         # Items this writer put, kept (up to RECENT_BYTES) so consolidate() need not read their shards back.
         self._recent: dict[str, StoredItem] = {}
         self._recent_bytes = 0
@@ -116,11 +133,19 @@ class FeatureStore:
             atomic_write(path / "config.json", lambda tmp: Path(tmp).write_text(text))
         return cls(path)
 
-    def _item_path(self, path: str | Path) -> Path:
-        return self.items_dir / f"{item_key(path)}.npz"
+    def _where(self) -> dict[str, Path]:
+        """item key → the shard holding it (the newest when several do), from one listing of items/."""
+        stamp = consolidated._mtime(self.items_dir)
+        if self._located is None or self._located[0] != stamp:
+            where: dict[str, Path] = {}
+            for shard in sorted(self._shards(), key=lambda f: _shard_name(f)[1]):  # oldest first: the newest wins
+                for key in _shard_name(shard)[0]:
+                    where[key] = shard
+            self._located = (stamp, where)
+        return self._located[1]
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, (str, Path)) and self._item_path(path).is_file()
+        return isinstance(path, (str, Path)) and item_key(path) in self._where()
 
     def _shards(self) -> list[Path]:
         return sorted(self.items_dir.glob("[!.]*.npz"))
@@ -130,7 +155,7 @@ class FeatureStore:
         h5 = self.consolidated()
         if h5 is not None:
             return self._reader.paths()
-        return [self._load_shard(f).path for f in self._shards()]
+        return [item.path for _, item in self._stored_items()]
 
     def consolidated(self):
         """The open consolidated h5py.File when it is current (see the module docstring), else None."""
@@ -141,6 +166,21 @@ class FeatureStore:
             self._checked = (stamp, self._reader.current(expected) is not None)
         return self._reader.open() if self._checked[1] else None
 
+    def _stored_items(self, recent: dict[str, StoredItem] | None = None):
+        """(key, StoredItem) of every stored video, one shard in memory at a time; `recent` spares re-reads."""
+        where = self._where()
+        for shard in self._shards():
+            keys = [k for k in _shard_name(shard)[0] if where.get(k) == shard]
+            if not keys:
+                continue
+            if recent is not None and all(k in recent for k in keys):
+                loaded = {k: recent[k] for k in keys}
+            else:
+                loaded = self._load_shard(shard)
+            for key in keys:
+                if key in loaded:
+                    yield key, loaded[key]
+
     def consolidate(self) -> Path:
         """Compute the training stats, then write every shard, the config, stats, fitted state and skipped list
         into `features.h5` atomically; each shard is read once for both."""
@@ -148,10 +188,9 @@ class FeatureStore:
         running = RunningStats()
 
         def items():
-            for shard in shards:  # beyond the recent items, one shard in memory at a time
-                item = self._recent.get(shard.stem) or self._load_shard(shard)
+            for key, item in self._stored_items(self._recent):  # beyond the recent items, one shard at a time
                 running.add(item)
-                yield shard.stem, item
+                yield key, item
 
         def finish() -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]:
             if running.count:
@@ -168,22 +207,57 @@ class FeatureStore:
         return self.h5_path
 
     @staticmethod
-    def _load_shard(file: Path) -> StoredItem:
+    def _load_shard(file: Path) -> dict[str, StoredItem]:
+        """{item key: StoredItem} of one shard (also reads the one-video shards of earlier versions)."""
         with np.load(file) as z:
-            fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
-            return StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))
+            if "meta" not in z.files:
+                fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
+                return {file.stem: StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))}
+            out = {}
+            for i, (key, meta) in enumerate(zip(_shard_name(file)[0], json.loads(str(z["meta"])))):
+                fa = FeatureArray(z[f"values_{i}"], z[f"indices_{i}"], float(meta["fps"]))
+                out[key] = StoredItem(fa, int(meta["label"]), str(meta["split"]), str(meta["path"]))
+            return out
 
     def put(self, path: str | Path, features: FeatureArray, label: int, split: str) -> None:
         """Store one video's features atomically."""
+        self.put_many([(path, features, label, split)])
+
+    def put_many(self, items: list[tuple[str | Path, FeatureArray, int, str]]) -> None:
+        """Store several videos' features atomically, as one shard (at most SHARD_VIDEOS, the file name's room)."""
+        if not items:
+            return
+        if len(items) > SHARD_VIDEOS:
+            raise ValueError(f"put_many takes at most {SHARD_VIDEOS} videos per shard, not {len(items)}")
+        keys = [item_key(path) for path, *_ in items]
+        arrays: dict[str, np.ndarray] = {}
+        for i, (_, features, _, _) in enumerate(items):
+            arrays[f"values_{i}"], arrays[f"indices_{i}"] = features.values, features.indices
+        meta = json.dumps([{"path": str(path), "label": int(label), "split": split, "fps": float(features.fps)}
+                           for path, features, label, split in items])
+
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:
-                np.savez(fh, values=features.values, indices=features.indices, fps=features.fps,
-                         label=label, split=split, path=str(path))
-        atomic_write(self._item_path(path), write)
-        size = features.values.nbytes + features.indices.nbytes
-        if self._recent_bytes + size <= self.RECENT_BYTES:
-            self._recent[item_key(path)] = StoredItem(features, int(label), split, str(path))
-            self._recent_bytes += size
+                np.savez(fh, meta=np.array(meta), **arrays)
+        # the write time in the name orders shards holding the same video without trusting file mtimes
+        name = f"{SHARD_SEP.join(keys)}{SHARD_TIME}{time.time_ns():x}.npz"
+        shard = atomic_write(self.items_dir / name, write)
+        if self._located is not None:
+            self._located[1].update(dict.fromkeys(keys, shard))
+        for key, (path, features, label, split) in zip(keys, items):
+            size = features.values.nbytes + features.indices.nbytes
+            if self._recent_bytes + size <= self.RECENT_BYTES:
+                self._recent[key] = StoredItem(features, int(label), split, str(path))
+                self._recent_bytes += size
+
+    def _shard_item(self, path: str | Path) -> StoredItem:
+        """One video's item read from its shard (not from features.h5)."""
+        key = item_key(path)
+        shard = self._where().get(key)
+        if shard is None:
+            reason = self.skipped.get(str(path), "not extracted yet")
+            raise FeatureError(path, f"no features in store {self.path}: {reason}")
+        return self._load_shard(shard)[key]
 
     def item(self, path: str | Path) -> StoredItem:
         """Everything stored for one video (features not normalised), from features.h5 when it is current."""
@@ -191,11 +265,7 @@ class FeatureStore:
         found = self._reader.item(item_key(path)) if h5 is not None else None
         if found is not None:
             return StoredItem(*found)
-        file = self._item_path(path)
-        if not file.is_file():
-            reason = self.skipped.get(str(path), "not extracted yet")
-            raise FeatureError(path, f"no features in store {self.path}: {reason}")
-        return self._load_shard(file)
+        return self._shard_item(path)
 
     def get(self, sample: Any, normalize: bool = True) -> FeatureArray:
         """Features of a Sample (or path); float features are standardised with the training mean/std."""
@@ -232,8 +302,8 @@ class FeatureStore:
         consolidate() computes them too, in the same pass over the shards; this is for stats without it.
         """
         running = RunningStats()
-        for f in self._shards():
-            running.add(self._load_shard(f))
+        for _, item in self._stored_items():
+            running.add(item)
         if running.count:
             self._save_stats(running.result())
 
