@@ -1,6 +1,6 @@
 """End-to-end extraction throughput vs forward-only throughput of the same model, RSS growth, bf16 vs fp32.
 
-    .venv/bin/python benchmarks/extract.py [--videos 48] [--repeats 3] [--size 112] [--precision auto|fp32|bf16]
+    .venv/bin/python benchmarks/extract.py [--videos 48] [--repeats 5] [--size 112] [--precision auto|fp32|bf16]
 
 Prints frames/s (cnn2d:resnet18) and clips/s (cnn3d:r3d_18) of one extract() run over generated videos (decoding,
 the network, the store's writes and its final consolidation into HDF5, all included) and the same extractor's
@@ -96,6 +96,14 @@ def forward_rate(ex, shape: tuple[int, ...], items: int, streams: int | None = N
     return n * reps * shape[0] / max(times)
 
 
+def settle() -> None:
+    """Flush dirty pages before a timed phase: the kernel writing back the videos generated here, or the previous
+    phase's store, would otherwise be charged to whichever phase it overlaps (`make bench` runs this right after
+    synth.py has written hundreds of clips)."""
+    os.sync()
+    time.sleep(0.2)
+
+
 class RssAtHalf(threading.Thread):
     """Polls the store's shards during extract() and notes the peak RSS when half the videos are stored."""
 
@@ -125,6 +133,7 @@ def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ..
     rows = len(samples) * len(first[0]) // 2
     # Forward-only is timed both as extract() runs it (ex.streams passes at once) and as one pass on all of torch's
     # threads; the ratio is taken against the faster of the two, so the streams cannot flatter it.
+    settle()
     forward, single, e2e, seconds = [forward_rate(ex, shape, rows)], [forward_rate(ex, shape, rows, 1)], [], []
     for rep in range(repeats):
         store = root / f"store{rep}"
@@ -133,6 +142,7 @@ def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ..
         os.environ["ACTIONLAB_CACHE"] = str(root / f"cache{rep}")
         watcher = RssAtHalf(store, len(samples) // 2)
         watcher.start()
+        settle()
         summary = extract(ds, ex, store, progress=False, workers=workers)
         watcher.done.set()
         watcher.join()
@@ -141,6 +151,7 @@ def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ..
                   f"after {len(samples)}: {peak_rss_mb():.0f} MiB")
         e2e.append(summary.rows / summary.seconds)
         seconds.append(summary.seconds)
+        settle()
         forward.append(forward_rate(ex, shape, rows))
         single.append(forward_rate(ex, shape, rows, 1))
     fwd, one, end = statistics.median(forward), statistics.median(single), statistics.median(e2e)
@@ -176,7 +187,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="decode threads (default: extract()'s)")
     ap.add_argument("--batch2d", type=int, default=32, help="cnn2d frames per forward pass")
     ap.add_argument("--batch3d", type=int, default=4, help="cnn3d clips per forward pass")
-    ap.add_argument("--repeats", type=int, default=3, help="extract() runs per extractor (medians are reported)")
+    ap.add_argument("--repeats", type=int, default=5, help="extract() runs per extractor (medians are reported)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
