@@ -139,7 +139,7 @@ class Reader:
         self.file = file
         self._h5: h5py.File | None = None
         self._stamp: tuple[int, int] | None = None
-        self._rows: dict[str, int] | None = None
+        self._columns: dict[str, Any] | None = None
 
     def open(self) -> h5py.File | None:
         """The open file, or None when there is none."""
@@ -161,35 +161,41 @@ class Reader:
         """Close the file handle."""
         if self._h5 is not None:
             self._h5.close()
-        self._h5, self._stamp, self._rows = None, None, None
+        self._h5, self._stamp, self._columns = None, None, None
 
     def current(self, expected: str) -> h5py.File | None:
         """The open file when its signature equals `expected`, else None."""
         h5 = self.open()
         return h5 if h5 is not None and h5.attrs.get("signature") == expected else None
 
+    def _table(self) -> dict[str, Any]:
+        """The `videos/*` columns of the open file, read once (a few numbers per video), plus a key → row map."""
+        if self._columns is None:
+            videos = self._h5["videos"]
+            self._columns = {name: (videos[name].asstr()[()] if name in ("key", "path", "split") else videos[name][()])
+                             for name in videos}
+            self._columns["row"] = {k: i for i, k in enumerate(self._columns["key"])}
+            self._columns["arrays"] = {name: self._h5.get(name) for name in ("values", "indices")}
+        return self._columns
+
     def paths(self) -> list[str]:
         """Paths of every video in the open file."""
-        return list(self._h5["videos/path"].asstr()[()]) if self._h5 is not None else []
+        return [str(p) for p in self._table()["path"]] if self._h5 is not None else []
 
     def item(self, key: str) -> tuple[FeatureArray, int, str, str] | None:
         """(features, label, split, path) of one video of the open file, or None when absent."""
-        h5 = self._h5
-        if h5 is None:
+        if self._h5 is None:
             return None
-        if self._rows is None:
-            self._rows = {k: i for i, k in enumerate(h5["videos/key"].asstr()[()])}
-        row = self._rows.get(key)
+        table = self._table()
+        row = table["row"].get(key)
         if row is None:
             return None
-        videos = h5["videos"]
-        values = _rows_of(h5, "values", key, int(videos["values_start"][row]), int(videos["values_len"][row]))
-        indices = _rows_of(h5, "indices", key, int(videos["indices_start"][row]), int(videos["indices_len"][row]))
-        fa = FeatureArray(values, indices, float(videos["fps"][row]))
-        return fa, int(videos["label"][row]), videos["split"].asstr()[row], videos["path"].asstr()[row]
+        values, indices = (self._rows_of(table, name, key, row) for name in ("values", "indices"))
+        fa = FeatureArray(values, indices, float(table["fps"][row]))
+        return fa, int(table["label"][row]), str(table["split"][row]), str(table["path"][row])
 
-
-def _rows_of(h5: h5py.File, name: str, key: str, start: int, length: int) -> np.ndarray:
-    if start < 0:
-        return h5[f"{name}_by_video/{key}"][()]
-    return h5[name][start : start + length]
+    def _rows_of(self, table: dict[str, Any], name: str, key: str, row: int) -> np.ndarray:
+        start, length = int(table[f"{name}_start"][row]), int(table[f"{name}_len"][row])
+        if start < 0:
+            return self._h5[f"{name}_by_video/{key}"][()]
+        return table["arrays"][name][start : start + length]

@@ -115,6 +115,7 @@ class FeatureStore:
         self._reader = consolidated.Reader(self.h5_path)
         self._checked: tuple[tuple[int, ...], bool] | None = None
         self._located: tuple[int, dict[str, Path]] | None = None
+        self._stats: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         # Items this writer put, kept (up to RECENT_BYTES) so consolidate() need not read their shards back.
         self._recent: dict[str, StoredItem] = {}
         self._recent_bytes = 0
@@ -291,10 +292,13 @@ class FeatureStore:
     def stats(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(mean, std) over the last axis of the training features, or None before compute_stats()."""
         file = self.path / "stats.npz"
-        if not file.is_file():
+        stamp = consolidated._mtime(file)
+        if not stamp:
             return None
-        with np.load(file) as z:
-            return z["mean"], z["std"]
+        if self._stats is None or self._stats[0] != stamp:  # get() asks for every video: read the file once
+            with np.load(file) as z:
+                self._stats = (stamp, (z["mean"], z["std"]))
+        return self._stats[1]
 
     def compute_stats(self) -> None:
         """Mean/std per feature dimension over all rows of the training-split items (float features only).
