@@ -247,6 +247,15 @@ def test_index_is_cached_on_disk_across_processes(videos: dict[str, Path], monke
         probe(path)
 
 
+def test_index_cache_stores_timestamps_as_runs() -> None:
+    from actionlab.video.cached import _expand, _runs
+
+    assert _runs(np.arange(0, 512 * 300, 512)) == [[0, 512, 300]]  # constant frame rate: one run, any length
+    rng = np.random.default_rng(0)
+    for values in (np.cumsum(rng.integers(1, 5, 200)), np.array([7]), np.zeros(0, np.int64), np.array([0, 3, 7, 8])):
+        np.testing.assert_array_equal(_expand(_runs(values)), values)
+
+
 def test_index_cache_skips_torn_lines_and_merges_many_logs(videos: dict[str, Path], monkeypatch,
                                                           tmp_path: Path) -> None:
     import actionlab.video.cached as cached

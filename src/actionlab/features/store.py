@@ -170,10 +170,8 @@ class FeatureStore:
     def _stored_items(self, recent: dict[str, StoredItem] | None = None):
         """(key, StoredItem) of every stored video, one shard in memory at a time; `recent` spares re-reads."""
         where = self._where()
-        for shard in self._shards():
-            keys = [k for k in _shard_name(shard)[0] if where.get(k) == shard]
-            if not keys:
-                continue
+        for shard in sorted(set(where.values())):  # shards whose every video was stored again later drop out
+            keys = [k for k in _shard_name(shard)[0] if where[k] == shard]
             if recent is not None and all(k in recent for k in keys):
                 loaded = {k: recent[k] for k in keys}
             else:

@@ -131,9 +131,8 @@ def _parse(data: str | None) -> FrameIndex | None:
         return None
     try:
         entry = json.loads(data)
-        pts = None if entry["pts"] is None else np.asarray(entry["pts"], dtype=np.int64)
-        return FrameIndex(int(entry["num_frames"]), pts, np.asarray(entry["keyframes"], dtype=np.int64),
-                          entry["damage"])
+        pts = None if entry["pts"] is None else _expand(entry["pts"])
+        return FrameIndex(int(entry["num_frames"]), pts, _expand(entry["keyframes"]), entry["damage"])
     except (ValueError, KeyError, TypeError):
         return None  # an unreadable entry: index the file again
 
@@ -141,8 +140,8 @@ def _parse(data: str | None) -> FrameIndex | None:
 def _save(logs: _Logs, digest: str, index: FrameIndex) -> None:
     data = json.dumps({
         "num_frames": index.num_frames,
-        "pts": None if index.pts is None else index.pts.tolist(),
-        "keyframes": index.keyframes.tolist(),
+        "pts": None if index.pts is None else _runs(index.pts),
+        "keyframes": _runs(index.keyframes),
         "damage": index.damage,
     }, separators=(",", ":"))
     try:
@@ -150,3 +149,22 @@ def _save(logs: _Logs, digest: str, index: FrameIndex) -> None:
             logs.append(digest, data)
     except OSError:
         pass  # the cache is an optimisation; a read-only or full cache folder must not fail the read
+
+
+def _runs(values: np.ndarray) -> list[list[int]]:
+    """Integers as [first, step, count] runs of equal steps: a constant-rate video's pts are one run, so every
+    process can hold the entries of a whole dataset's logs in memory."""
+    runs: list[list[int]] = []
+    for v in (int(x) for x in values):
+        if runs and runs[-1][2] == 1:
+            runs[-1][1], runs[-1][2] = v - runs[-1][0], 2
+        elif runs and v == runs[-1][0] + runs[-1][1] * runs[-1][2]:
+            runs[-1][2] += 1
+        else:
+            runs.append([v, 0, 1])
+    return runs
+
+
+def _expand(runs: list[list[int]]) -> np.ndarray:
+    parts = [first + step * np.arange(count, dtype=np.int64) for first, step, count in runs]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
