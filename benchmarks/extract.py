@@ -29,6 +29,7 @@ import torch
 
 from actionlab.data import Dataset, Sample
 from actionlab.features import create_extractor, extract
+from actionlab.features.store import shard_keys
 from actionlab.video import cached
 
 
@@ -83,16 +84,12 @@ def forward_rate(ex, shape: tuple[int, ...], items: int, streams: int | None = N
                 ex.forward(x)
             times.append(time.perf_counter() - start)
 
-    saved, ex.streams = ex.streams, n
-    try:
-        with ex.stream_threads():
-            threads = [threading.Thread(target=loop) for _ in range(n)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        ex.streams = saved
+    with ex.stream_threads(n):
+        threads = [threading.Thread(target=loop) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return n * reps * shape[0] / max(times)
 
 
@@ -114,8 +111,7 @@ class RssAtHalf(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.05):
-            # a shard's name lists the item keys of the videos it holds
-            stored = sum(len(f.stem.split("+")) for f in self.store_root.glob("*/*/items/[!.]*.npz"))
+            stored = sum(len(shard_keys(f)) for f in self.store_root.glob("*/*/items/[!.]*.npz"))
             if self.at_half is None and stored >= self.half:
                 self.at_half = peak_rss_mb()
 

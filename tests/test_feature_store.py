@@ -20,6 +20,7 @@ from actionlab.cli import main
 from actionlab.data import Dataset, Sample
 from actionlab.errors import FeatureError
 from actionlab.features import FeatureArray, FeatureStore, create_extractor, extract
+from actionlab.features.store import shard_keys
 from media import write_video
 from test_features import moving_square
 
@@ -167,7 +168,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     items = FeatureStore.open(tmp_path / "s", "tiny", ex).items_dir
 
     def stored() -> int:  # videos in finished shards: a shard's name lists its videos' keys
-        return sum(len(f.stem.split("+")) for f in items.glob("[!.]*.npz"))
+        return sum(len(shard_keys(f)) for f in items.glob("[!.]*.npz"))
 
     deadline = time.time() + 60
     while stored() < 3 and time.time() < deadline and proc.poll() is None:

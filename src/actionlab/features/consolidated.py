@@ -38,6 +38,8 @@ FILE_NAME = "features.h5"
 LAYOUT = 2  # 1: a group per video (before 2026-11-23); such files are never current and get rewritten
 _BLOCK_BYTES = 64 * 2**20  # rows buffered before an append to the file: bounded memory, few resizes
 _STR = h5py.string_dtype()
+_COLUMNS = {"key": _STR, "path": _STR, "label": np.int64, "split": _STR, "fps": np.float64, "values_start": np.int64,
+            "values_len": np.int64, "indices_start": np.int64, "indices_len": np.int64}
 
 
 def _mtime(path: Path) -> int:
@@ -107,8 +109,7 @@ def write(target: Path, items: Iterable[tuple[str, Any]],
             for key, value in (state or {}).items():
                 h5.create_dataset(f"state/{key}", data=value)
             values, indices = _Ragged(h5, "values"), _Ragged(h5, "indices")
-            columns: dict[str, list] = {name: [] for name in ("key", "path", "label", "split", "fps", "values_start",
-                                                                "values_len", "indices_start", "indices_len")}
+            columns: dict[str, list] = {name: [] for name in _COLUMNS}
             for key, item in items:
                 v_start, v_len = values.add(key, item.features.values)
                 i_start, i_len = indices.add(key, item.features.indices)
@@ -119,7 +120,7 @@ def write(target: Path, items: Iterable[tuple[str, Any]],
             values.flush()
             indices.flush()
             for name, column in columns.items():
-                dtype = _STR if name in ("key", "path", "split") else np.float64 if name == "fps" else np.int64
+                dtype = _COLUMNS[name]
                 h5.create_dataset(f"videos/{name}", data=np.array(column, dtype=object if dtype is _STR else dtype),
                                   dtype=dtype)
             attrs, stats = finish()
@@ -172,7 +173,7 @@ class Reader:
         """The `videos/*` columns of the open file, read once (a few numbers per video), plus a key → row map."""
         if self._columns is None:
             videos = self._h5["videos"]
-            self._columns = {name: (videos[name].asstr()[()] if name in ("key", "path", "split") else videos[name][()])
+            self._columns = {name: videos[name].asstr()[()] if _COLUMNS.get(name) is _STR else videos[name][()]
                              for name in videos}
             self._columns["row"] = {k: i for i, k in enumerate(self._columns["key"])}
             self._columns["arrays"] = {name: self._h5.get(name) for name in ("values", "indices")}

@@ -84,6 +84,11 @@ def _shard_name(shard: Path) -> tuple[list[str], int]:
     return keys.split(SHARD_SEP), int(stamp, 16) if stamp else 0
 
 
+def shard_keys(shard: Path) -> list[str]:
+    """Item keys of the videos a shard holds, read from its name alone."""
+    return _shard_name(shard)[0]
+
+
 def item_key(path: str | Path) -> str:
     """File-name key of a video: hash of its absolute path."""
     return hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20]
@@ -140,7 +145,7 @@ class FeatureStore:
         if self._located is None or self._located[0] != stamp:
             where: dict[str, Path] = {}
             for shard in sorted(self._shards(), key=lambda f: _shard_name(f)[1]):  # oldest first: the newest wins
-                for key in _shard_name(shard)[0]:
+                for key in shard_keys(shard):
                     where[key] = shard
             self._located = (stamp, where)
         return self._located[1]
@@ -171,7 +176,7 @@ class FeatureStore:
         """(key, StoredItem) of every stored video, one shard in memory at a time; `recent` spares re-reads."""
         where = self._where()
         for shard in sorted(set(where.values())):  # shards whose every video was stored again later drop out
-            keys = [k for k in _shard_name(shard)[0] if where[k] == shard]
+            keys = [k for k in shard_keys(shard) if where[k] == shard]
             if recent is not None and all(k in recent for k in keys):
                 loaded = {k: recent[k] for k in keys}
             else:
@@ -213,7 +218,7 @@ class FeatureStore:
                 fa = FeatureArray(z["values"], z["indices"], float(z["fps"]))
                 return {file.stem: StoredItem(fa, int(z["label"]), str(z["split"]), str(z["path"]))}
             out = {}
-            for i, (key, meta) in enumerate(zip(_shard_name(file)[0], json.loads(str(z["meta"])))):
+            for i, (key, meta) in enumerate(zip(shard_keys(file), json.loads(str(z["meta"])))):
                 fa = FeatureArray(z[f"values_{i}"], z[f"indices_{i}"], float(meta["fps"]))
                 out[key] = StoredItem(fa, int(meta["label"]), str(meta["split"]), str(meta["path"]))
             return out

@@ -76,18 +76,18 @@ class TorchExtractor(Extractor):
         return self.bf16
 
     @contextlib.contextmanager
-    def stream_threads(self) -> Iterator[int]:
-        """Give each of the `streams` concurrent forward passes its share of torch's threads; restore on exit.
-
-        torch's thread count is process-wide; threads started inside the block take the reduced count.
-        """
+    def stream_threads(self, streams: int | None = None) -> Iterator[int]:
+        """Give each of `streams` (default self.streams) concurrent forward passes its share of torch's threads;
+        restore on exit. torch's thread count is process-wide; threads started inside the block take the reduced
+        count."""
+        streams = streams or self.streams
         before = torch.get_num_threads()
-        if self.streams > 1:
-            torch.set_num_threads(max(1, before // self.streams))
+        if streams > 1:
+            torch.set_num_threads(max(1, before // streams))
         try:
-            yield self.streams
+            yield streams
         finally:
-            if self.streams > 1:
+            if streams > 1:
                 torch.set_num_threads(before)
 
     def _setup(self, model: nn.Module) -> None:
