@@ -1,91 +1,172 @@
-"""Decode each video once, at low resolution, into uint8 frames (a fixed uniform clip or a strided sequence)."""
+"""3D presets on decoded clips: clip3d ((2+1)D), c3d, i3d (2D ResNet inflated), nonlocal (self-attention blocks)."""
 
 from __future__ import annotations
 
-import hashlib
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
-import numpy as np
-from tqdm import tqdm
+from torch import nn
 
-from actionlab.atomic import atomic_write
-from actionlab.cache import cache_dir
-from actionlab.errors import ActionlabError
-from actionlab.video import read_sampled
+from actionlab.errors import ConfigError
+from actionlab.methods.base import register_method
+from actionlab.methods.frames import SMALL_2D, backbones_2d, frame_augment
+from actionlab.methods.inputs import KINETICS, FrameReader
+from actionlab.methods.options import FrameOptions, TrainOptions, TransferOptions
+from actionlab.methods.preset import Preset
+from actionlab.methods.sampling_plans import ClipPlan
+from actionlab.models.registry import create_model
+from actionlab.options import opt
 
-
-def uniform_indices(num_frames: int, count: int) -> np.ndarray:
-    """`count` frame indices spread evenly over the video (repeats when it is shorter)."""
-    if num_frames <= 0:
-        raise ValueError("video has no frames")
-    return np.linspace(0, num_frames - 1, count).round().astype(np.int64)
-
-
-def sequence_indices(num_frames: int, step: int, max_frames: int) -> np.ndarray:
-    """Every `step`-th frame from the start; a coarser uniform stride when that gives more than `max_frames`."""
-    idx = np.arange(0, num_frames, step, dtype=np.int64)
-    return idx if len(idx) <= max_frames else uniform_indices(num_frames, max_frames)
+SMALL_3D = "r2plus1d-small"
+TV_3D = ("r3d_18", "mc3_18", "r2plus1d_18", "s3d")
 
 
-def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """compute() for one video file, cached on disk under cache_dir(folder) by (file, size, mtime, key).
+@dataclass(frozen=True)
+class ClipOptions(FrameOptions, TransferOptions, TrainOptions):
+    """A clip of frames into a 3D network."""
 
-    A compare runs several methods over the same videos: each decodes (or computes flow) once. A damaged entry
-    is recomputed; the entry is written atomically (flow runs in threads).
-    """
-    try:
-        st = path.stat()
-        full = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{key}"
-        cached: Path | None = cache_dir(folder) / (hashlib.sha1(full.encode()).hexdigest() + ".npy")
-    except OSError:
-        cached = None
-    if cached is not None and cached.is_file():
-        try:
-            return np.load(cached)
-        except (OSError, ValueError):
-            pass
-    values = compute()
-    if cached is not None:
-        atomic_write(cached, lambda tmp: np.save(tmp, values))
-    return values
+    frames: int = opt(8, "frames per clip", low=1)
+    sampling: str = opt("segments", "segments: one frame per equal part of the video (random within it in "
+                                    "training); dense: consecutive frames `stride` apart (random start)",
+                        choices=("segments", "dense"))
+    stride: int = opt(2, "dense sampling: frames between sampled frames", low=1)
+    test_clips: int = opt(1, "test: clips per video whose scores are averaged", low=1)
+    dropout: float = opt(0.0, "dropout before the classifier", low=0, high=0.95)
+
+    def check(self) -> None:
+        """stride only means something with dense sampling."""
+        super().check()
+        if self.given("stride") and self.sampling != "dense":
+            raise ConfigError(None, "stride applies to sampling=dense only")
 
 
-def _cached_decode(path: Path, key: str, pick: Callable[[int], np.ndarray], size: int) -> np.ndarray:
-    """The frames at pick(num_frames), size x size, cached (read_sampled: one open, one decode of a new file)."""
-    return cached_array(path, "clips", key, lambda: read_sampled(path, pick, size=(size, size))[0])
+class _ClipPreset(Preset):
+    temporal = True
+
+    def reader(self, o: ClipOptions, classes: list[str], train: bool, run_dir: Path,
+               extra: dict[str, Any]) -> FrameReader:
+        plan = ClipPlan(o.frames, o.sampling, o.stride, o.test_clips)
+        return FrameReader(plan, o.size, "3d", KINETICS, frame_augment(o, classes) if train else None)
 
 
-def decode_clip(path: str | Path, num_frames: int = 16, size: int = 64) -> np.ndarray:
-    """uint8 (T, size, size, 3): `num_frames` uniformly spaced frames of one video."""
-    return _cached_decode(Path(path), f"uniform{num_frames}|{size}", lambda n: uniform_indices(n, num_frames), size)
+@dataclass(frozen=True)
+class Clip3DOptions(ClipOptions):
+    """clip3d."""
+
+    backbone: str = opt(SMALL_3D, "r2plus1d-small (from scratch, CPU-sized) or torchvision r3d_18, mc3_18, "
+                                  "r2plus1d_18, s3d", choices=(SMALL_3D, *TV_3D))
+    width: int = opt(16, "r2plus1d-small: channels of the first stage", low=4)
+
+    def check(self) -> None:
+        """width only for the small network."""
+        super().check()
+        if self.given("width") and self.backbone != SMALL_3D:
+            raise ConfigError(None, f"width applies to backbone={SMALL_3D} only, not {self.backbone!r}")
 
 
-def decode_sequence(path: str | Path, step: int = 2, max_frames: int = 48, size: int = 64) -> np.ndarray:
-    """uint8 (T_i, size, size, 3): every `step`-th frame (length follows the video; see sequence_indices)."""
-    return _cached_decode(Path(path), f"seq{step}|{max_frames}|{size}",
-                          lambda n: sequence_indices(n, step, max_frames), size)
+class Clip3D(_ClipPreset):
+    """Residual (2+1)D CNN."""
+
+    name = "clip3d"
+    description = "residual (2+1)D CNN on clips (backbone=r3d_18|mc3_18|r2plus1d_18|s3d for torchvision's)"
+    Options = Clip3DOptions
+
+    def build(self, o: Clip3DOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        kw = {"width": o.width} if o.backbone == SMALL_3D else {}
+        return create_model(o.backbone, num_classes=num_classes, dropout=o.dropout, **kw)
+
+    def pretrained_arch(self, o: Clip3DOptions) -> str | None:
+        return None if o.backbone == SMALL_3D else o.backbone
 
 
-def decode_all(paths: Sequence[str | Path], decode: Callable[[Path], np.ndarray],
-               desc: str = "decode") -> tuple[list[np.ndarray], list[int], dict[str, str]]:
-    """decode(path) for each path: the arrays of the readable ones, their positions, and reasons for the rest."""
-    arrays, kept, errors = [], [], {}
-    for i, p in enumerate(tqdm(paths, desc=desc, file=sys.stderr, leave=False, disable=len(paths) < 2)):
-        try:
-            arrays.append(decode(Path(p)))
-            kept.append(i)
-        except ActionlabError as err:
-            errors[str(p)] = err.reason
-        except (OSError, ValueError) as err:
-            errors[str(p)] = str(err) or type(err).__name__
-    return arrays, kept, errors
+@dataclass(frozen=True)
+class C3DOptions(ClipOptions):
+    """c3d."""
+
+    frames: int = opt(16, "frames per clip", low=1)
+    width: float = opt(0.125, "channel multiplier of every layer (1.0 = the paper's 64..512 and fc 4096)",
+                       low=0.03, high=1.0)
+    dropout: float = opt(0.5, "dropout in the fully connected layers", low=0, high=0.95)
 
 
-def decode_many(paths: Sequence[str | Path], num_frames: int = 16, size: int = 64,
-                desc: str = "decode") -> tuple[np.ndarray, list[int], dict[str, str]]:
-    """Stack of uniform clips for the readable paths, their positions in `paths`, and reasons for the rest."""
-    clips, kept, errors = decode_all(paths, lambda p: decode_clip(p, num_frames, size), desc)
-    shape = (0, num_frames, size, size, 3)
-    return (np.stack(clips) if clips else np.zeros(shape, np.uint8)), kept, errors
+class C3D(_ClipPreset):
+    """C3D (Tran et al. 2015)."""
+
+    name = "c3d"
+    description = "C3D: eight 3x3x3 convolutions and two fully connected layers; width scales it to a CPU"
+    Options = C3DOptions
+
+    def build(self, o: C3DOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        return create_model("c3d", num_classes=num_classes, width=o.width, dropout=o.dropout)
+
+
+@dataclass(frozen=True)
+class I3DOptions(ClipOptions):
+    """i3d."""
+
+    base: str = opt(SMALL_2D, "the 2D ResNet that is inflated: resnet-small, resnet18 or resnet50",
+                    choices=(SMALL_2D, "resnet18", "resnet50"))
+    width: int = opt(16, "resnet-small: channels of the first stage", low=4)
+    time_kernel: int = opt(3, "temporal size of the inflated kernels", low=1)
+    nonlocal_stages: tuple[int, ...] = opt((), "stages (0-3) followed by a non-local block", low=0, high=3)
+
+    def check(self) -> None:
+        """width only for resnet-small."""
+        super().check()
+        if self.given("width") and self.base != SMALL_2D:
+            raise ConfigError(None, f"width applies to base={SMALL_2D} only, not {self.base!r}")
+
+
+class I3D(_ClipPreset):
+    """A 2D ResNet inflated to 3D; init from a 2D run, a 2D file or ImageNet inflates those weights."""
+
+    name = "i3d"
+    description = "2D ResNet inflated to 3D (I3D); init=a 2D run, a 2D checkpoint or imagenet is inflated"
+    Options = I3DOptions
+
+    def build(self, o: I3DOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        kw = {"width": o.width} if o.base == SMALL_2D else {}
+        return create_model("i3d-resnet", num_classes=num_classes, base=o.base, base_kwargs=kw,
+                            time_kernel=o.time_kernel, nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
+
+    def pretrained_arch(self, o: I3DOptions) -> str | None:
+        return None if o.base == SMALL_2D else o.base
+
+
+@dataclass(frozen=True)
+class NonLocalOptions(ClipOptions):
+    """nonlocal."""
+
+    base: str = opt("i3d", "the 3D network the blocks go into: i3d (inflated resnet-small) or r2plus1d "
+                           "(clip3d's network)", choices=("i3d", "r2plus1d"))
+    width: int = opt(16, "channels of the first stage", low=4)
+    nonlocal_stages: tuple[int, ...] = opt((2, 3), "stages (0-3) followed by a non-local block", low=0, high=3)
+
+    def check(self) -> None:
+        """At least one block."""
+        super().check()
+        if not self.nonlocal_stages:
+            raise ConfigError(None, "nonlocal_stages must name at least one stage (0-3); use clip3d or i3d "
+                                    "for a network without non-local blocks")
+
+
+class NonLocal(_ClipPreset):
+    """i3d or (2+1)D with embedded-Gaussian non-local blocks after chosen stages."""
+
+    name = "nonlocal"
+    description = "3D CNN (i3d or r2plus1d) with non-local self-attention blocks after chosen stages"
+    Options = NonLocalOptions
+
+    def build(self, o: NonLocalOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        if o.base == "r2plus1d":
+            return create_model(SMALL_3D, num_classes=num_classes, width=o.width,
+                                nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
+        return create_model("i3d-resnet", num_classes=num_classes, base=SMALL_2D, base_kwargs={"width": o.width},
+                            nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
+
+
+CLIP3D = register_method(Clip3D())
+C3D_PRESET = register_method(C3D())
+I3D_PRESET = register_method(I3D())
+NONLOCAL = register_method(NonLocal())

@@ -91,7 +91,9 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> to
         elif config.schedule == "step":
             main = sched.StepLR(optimizer, step_size=p.pop("step_size", 10), gamma=p.pop("gamma", 0.1), **p)
         else:
-            main = sched.CyclicLR(optimizer, base_lr=p.pop("base_lr", config.lr / 10), max_lr=p.pop("max_lr", config.lr),
+            peaks = [g["lr"] for g in optimizer.param_groups]  # per group: lr multipliers keep their ratio
+            main = sched.CyclicLR(optimizer, base_lr=p.pop("base_lr", [lr / 10 for lr in peaks]),
+                                  max_lr=p.pop("max_lr", peaks),
                                   step_size_up=p.pop("step_size_up", 2), mode="triangular2", cycle_momentum=False, **p)
     except (TypeError, ValueError) as exc:
         raise ConfigError(None, f"TrainConfig schedule {config.schedule!r}: {exc}") from exc

@@ -89,11 +89,16 @@ class Trainer:
 
     def fit(self, model: nn.Module, train_data: Dataset, val_data: Dataset | None, run_dir: str | Path, *,
             collate_fn=None, resume: bool = False, extra_config: dict | None = None,
-            save_fn: Callable[[nn.Module, dict], None] | None = None) -> History:
+            save_fn: Callable[[nn.Module, dict], None] | None = None,
+            param_groups: list[dict] | None = None,
+            on_epoch_start: Callable[[int], None] | None = None) -> History:
         """Train, keep the best checkpoint (run_dir/model.safetensors + config.json), history.json, last_state.pt.
 
         `save_fn(model, info)` replaces the default best-checkpoint writer (models.save_checkpoint) for models that
-        are not built by create_model, such as a method's composite network.
+        are not built by create_model, such as a method's composite network. `param_groups` ({"params",
+        "lr_mult"} dicts) give parts of the model their own learning-rate multiplier; parameters frozen now
+        (requires_grad False) are in the optimiser too, so `on_epoch_start(epoch)` may unfreeze them. A dataset
+        with `set_epoch` is told each epoch before its batches are drawn (new random clips every epoch).
         """
         cfg, run_dir = self.config, Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -103,17 +108,20 @@ class Trainer:
             guard_conv3d(model)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
-        optimizer = build_optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+        groups = param_groups or [{"params": list(model.parameters()), "lr_mult": 1.0}]
+        optimizer = build_optimizer([{"params": g["params"], "lr": cfg.lr * g["lr_mult"]} for g in groups], cfg)
         scheduler = build_scheduler(optimizer, cfg)
         history, best, bad_epochs, start = History(), None, 0, 0
         if resume and (run_dir / "last_state.pt").is_file():
             history, best, bad_epochs, start = self._restore(run_dir, model, optimizer, scheduler)
         ckpt_config = dict(extra_config or {}, train=cfg.to_dict())
         loader_gen = torch.Generator()
-        train_loader = DataLoader(train_data, cfg.batch_size, shuffle=True, num_workers=cfg.num_workers,
-                                  collate_fn=collate_fn, generator=loader_gen, drop_last=len(train_data) > cfg.batch_size)
+        # workers are started anew each epoch (not persistent) so they see the dataset's set_epoch
+        loading = {"num_workers": cfg.num_workers, "collate_fn": collate_fn, "pin_memory": device.type == "cuda"}
+        train_loader = DataLoader(train_data, cfg.batch_size, shuffle=True, generator=loader_gen,
+                                  drop_last=len(train_data) > cfg.batch_size, **loading)
         val_loader = None if val_data is None or len(val_data) == 0 else \
-            DataLoader(val_data, cfg.batch_size, num_workers=cfg.num_workers, collate_fn=collate_fn)
+            DataLoader(val_data, cfg.batch_size, **loading)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         writer = _tensorboard(run_dir) if cfg.tensorboard else None
         for epoch in range(start, cfg.epochs):
@@ -121,6 +129,10 @@ class Trainer:
                 break
             _seed_epoch(cfg.seed, epoch)
             loader_gen.manual_seed(cfg.seed * 100_003 + epoch)
+            if hasattr(train_data, "set_epoch"):
+                train_data.set_epoch(epoch)
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
             t0, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
             tr_loss, tr_acc = self._run_epoch(model, train_loader, loss_fn, device, optimizer, epoch)
             va_loss, va_acc = (None, None) if val_loader is None else \
@@ -162,11 +174,16 @@ class Trainer:
         """One pass; trains when `optimizer` is given, else evaluates. Returns (mean loss, accuracy)."""
         cfg, train = self.config, optimizer is not None
         model.train(train)
+        for m in model.modules():  # frozen parts (models.weights.freeze) keep their BatchNorm statistics
+            if getattr(m, "frozen", False):
+                m.eval()
         total, correct, seen = 0.0, 0, 0
         desc = f"epoch {epoch + 1}/{cfg.epochs} {'train' if train else 'val'}"
         bar = tqdm(loader, desc=desc, file=sys.stderr, disable=not cfg.progress, leave=False)
         with torch.set_grad_enabled(train):
             for inputs, labels in bar:
+                if len(labels) == 0:  # every item of the batch failed to read
+                    continue
                 inputs, labels = to_device(inputs, device, cfg.channels_last), labels.to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                     logits = call_model(model, inputs)
@@ -208,9 +225,10 @@ class Trainer:
 
 
 def _score(stats: EpochStats, monitor: str) -> float:
-    """Lower is better."""
+    """Lower is better. Without validation data the last epoch is kept: training loss would favour overfitting
+    and, under a decaying schedule, the last epoch is the converged one."""
     if stats.val_loss is None:
-        return stats.train_loss
+        return -float(stats.epoch)
     return stats.val_loss if monitor == "val_loss" else -stats.val_acc
 
 

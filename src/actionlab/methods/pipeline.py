@@ -1,0 +1,168 @@
+"""The one training pipeline behind every preset: split -> check files -> build -> init/freeze -> fit -> evaluate.
+
+Training streams its inputs (methods.inputs.VideoItems in DataLoader workers); config.json records every option
+as used, the dataset and its split, and the starting weights, so `evaluate` and `train --config` rebuild the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from actionlab.atomic import write_bytes
+from actionlab.data import stratified_split
+from actionlab.errors import DatasetError
+from actionlab.methods.base import RunResult, write_json_atomic
+from actionlab.methods.evaluation import evaluate_run
+from actionlab.methods.inputs import VideoItems, collate_views, readable
+from actionlab.methods.preset import Preset, RunContext
+from actionlab.methods.runs import CONFIG, DatasetRecord, RunConfig, run_lock
+from actionlab.options import Options
+from actionlab.training import TrainConfig, Trainer
+
+AUTO_VAL_FRACTION = 0.1
+# files a fresh (not resumed) run removes first, so nothing of an earlier run in the folder is mistaken for it
+RUN_FILES = ("last_state.pt", "best_state.pt", "history.json", "results.json", "timing.json", "eval.json",
+             "predictions.csv", "model.safetensors", CONFIG)
+
+
+def schedule_params(o: Options) -> dict[str, Any]:
+    """The torch scheduler arguments of the chosen schedule (the options that schedule declares)."""
+    return {"cosine-restarts": {"T_0": o.restart_period}, "exponential": {"gamma": o.gamma},
+            "step": {"step_size": o.step_size, "gamma": o.gamma},
+            "triangular2": {"step_size_up": o.cycle_epochs}}.get(o.schedule, {})
+
+
+def train_config(o: Options, context: RunContext) -> TrainConfig:
+    """The Trainer's configuration from a preset's options."""
+    return TrainConfig(epochs=o.epochs, batch_size=o.batch_size, optimizer=o.optimizer, lr=o.lr,
+                       weight_decay=o.weight_decay, schedule=o.schedule, schedule_params=schedule_params(o),
+                       warmup_epochs=o.warmup, early_stopping=o.early_stopping, seed=o.seed,
+                       bf16=o.precision == "bf16", num_workers=o.workers, label_smoothing=o.label_smoothing,
+                       device=o.device, progress=context.progress, tensorboard=True)
+
+
+def training_split(dataset: Any, o: Options) -> tuple[list[Any], list[Any], str, float]:
+    """(train, val, where val came from, fraction held out): the dataset's own val, val_fraction, or automatic.
+
+    Early stopping needs a validation split: without one, AUTO_VAL_FRACTION of train is held out and said so.
+    """
+    if dataset.val:
+        return list(dataset.train), list(dataset.val), "dataset", 0.0
+    fraction, source = o.val_fraction, "val_fraction"
+    if fraction == 0 and o.early_stopping is not None:
+        fraction, source = AUTO_VAL_FRACTION, "early_stopping"
+        print(f"early stopping: no validation split given, holding out {fraction:.0%} of train (stratified, "
+              f"seed {o.seed}); set val_fraction to choose", file=sys.stderr)
+    if fraction == 0:
+        return list(dataset.train), [], "none", 0.0
+    train, val = stratified_split(list(dataset.train), fraction, o.seed)
+    return train, val, source, fraction
+
+
+def _clear(run_dir: Path) -> None:
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def _keep_best(path: Path):
+    def save(model: nn.Module, _info: dict) -> None:
+        buf = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+        write_bytes(path, buf.getvalue())
+    return save
+
+
+def _transfer(preset: Preset, model: nn.Module, o: Options, classes: list[str]) -> tuple[str | None, list, list]:
+    """Starting weights and frozen parts: (init report line, optimiser param groups, frozen params)."""
+    from actionlab.methods import transfer
+
+    line, loaded = None, None
+    if getattr(o, "init", None):
+        report = transfer.init_weights(model, o.init, classes=classes)
+        line, loaded = report.line(), report.loaded
+        print(f"{preset.name}: {line}", file=sys.stderr)
+    frozen = transfer.freeze(model, o.freeze, loaded) if getattr(o, "freeze", "none") != "none" else []
+    groups = transfer.param_groups(model, frozen, getattr(o, "unfrozen_lr", 1.0))
+    return line, groups, frozen
+
+
+def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: RunContext) -> RunResult:
+    """Train `preset` with options `o` into run_dir; see the module docstring."""
+    with run_lock(run_dir):
+        if not context.resume:
+            _clear(run_dir)
+        classes = list(dataset.classes)
+        train, val, val_source, fraction = training_split(dataset, o)
+        extra = preset.prepare(o, dataset, run_dir, context)
+        check = preset.check_sample(o, run_dir, extra)
+        train, skipped = readable(train, "check train", context.progress, check)
+        val, skipped_val = readable(val, "check val", context.progress, check)
+        if not train:
+            first = next(iter(skipped.items()), ("", "no samples"))
+            raise DatasetError(run_dir, f"no readable training video (first: {first[0]}: {first[1]})")
+        torch.manual_seed(o.seed)
+        model = preset.build(o, len(classes), extra)
+        init_line, groups, frozen = _transfer(preset, model, o, classes)
+        record = _record(dataset, o, context, len(train), len(val), val_source, fraction)
+        rc = RunConfig(preset.name, classes, o.to_dict(), record, context.label or preset.name, init_line,
+                       extra=extra)
+        items = VideoItems(train, preset.reader(o, classes, True, run_dir, extra), train=True, seed=o.seed)
+        val_items = VideoItems(val, preset.reader(o, classes, False, run_dir, extra), train=False) if val else None
+        t0 = time.perf_counter()
+        history = _fit(model, items, val_items, o, context, run_dir, groups, frozen)
+        train_seconds = time.perf_counter() - t0
+        save_run(run_dir, model, rc)
+        metrics = evaluate_run(preset, model, o, dataset.test, classes, run_dir, extra, context.progress,
+                               {**skipped, **skipped_val})
+        timing = {"train_seconds": train_seconds, **metrics.pop("timing")}
+        write_json_atomic(run_dir / "results.json", metrics)
+        write_json_atomic(run_dir / "timing.json", timing)
+        return RunResult(run_dir, preset.name, classes, history, train_seconds, {**metrics, **timing})
+
+
+def _fit(model: nn.Module, items: VideoItems, val_items: VideoItems | None, o: Options, context: RunContext,
+         run_dir: Path, groups: list, frozen: list) -> list[dict[str, Any]]:
+    """Trainer.fit, then the best epoch's weights loaded; per-epoch rows (1-based epochs)."""
+    from actionlab.methods import transfer
+
+    def on_epoch(epoch: int) -> None:
+        if frozen and o.unfreeze_epoch is not None and epoch + 1 >= o.unfreeze_epoch:
+            transfer.unfreeze(model, frozen)
+
+    best = run_dir / "best_state.pt"
+    history = Trainer(train_config(o, context)).fit(
+        model, items, val_items, run_dir, collate_fn=collate_views, resume=context.resume,
+        save_fn=_keep_best(best), param_groups=groups, on_epoch_start=on_epoch)
+    if best.is_file():
+        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))
+    model.cpu().eval()
+    rows = [dict(dataclasses.asdict(e), epoch=e.epoch + 1) for e in history.epochs]
+    kept = None if history.best_epoch is None else history.best_epoch + 1
+    write_json_atomic(run_dir / "history.json", {"epochs": rows, "best_epoch": kept,
+                                                  "stopped_early": history.stopped_early,
+                                                  "selected_by": "val_loss" if val_items else "last epoch"})
+    return rows
+
+
+def _record(dataset: Any, o: Options, context: RunContext, n_train: int, n_val: int, val_source: str,
+            fraction: float) -> DatasetRecord:
+    base = context.dataset_record or DatasetRecord(specs=[getattr(dataset, "name", "dataset")])
+    return dataclasses.replace(base, seed=o.seed, val_fraction=fraction, num_train=n_train, num_val=n_val,
+                               num_test=len(dataset.test), val_source=val_source)
+
+
+def save_run(run_dir: Path, model: nn.Module, rc: RunConfig) -> None:
+    """model.safetensors and config.json, each written atomically."""
+    tmp = run_dir / ".model.safetensors.tmp"
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(run_dir / "model.safetensors")
+    write_json_atomic(run_dir / CONFIG, rc.to_dict())
