@@ -192,7 +192,7 @@ def test_cli_index_text_json_and_errors(tmp_path: Path, clip: Path, capsys: pyte
     assert main(["index", "--dataset", f"hmdb51:{tmp_path / 'nowhere'}", "--annotations", str(ann)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nowhere" in err[0] and "not found" in err[0]
-    assert main(["index", "--dataset", "kinetics:/x"]) == 1
+    assert main(["index", "--dataset", "kinetics:/x"]) == 2
     assert "kind must be one of" in capsys.readouterr().err
 
 
@@ -218,7 +218,7 @@ def test_cli_joint_dataset_from_repeated_specs(tmp_path: Path, clip: Path, capsy
     videos, ucf_ann = _ucf_layout(tmp_path / "u", clip)
     hmdb, ann = _hmdb_layout(tmp_path / "h", clip)
     specs = ["--dataset", f"ucf101:{videos}", "--dataset", f"hmdb51:{hmdb}"]
-    assert main(["index", *specs, "--annotations", str(ann)]) == 1
+    assert main(["index", *specs, "--annotations", str(ann)]) == 2
     assert "once per ucf101/hmdb51 dataset" in capsys.readouterr().err
     assert main(["index", *specs, "--annotations", str(ucf_ann), "--annotations", str(ann), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -18,7 +18,7 @@ def run_dir(tmp_path_factory):
     root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=3)
     run = tmp_path_factory.mktemp("run") / "frame"
     get_method("frame-cnn").train(dataset_from_spec(f"folder:{root}"), run,
-                                  {"epochs": 1, "num_frames": 4, "size": 32, "width": 8})
+                                  {"epochs": 1, "frames": 4, "size": 32, "width": 8, "workers": 0})
     return run
 
 
@@ -49,5 +49,5 @@ def test_predict_exits_nonzero_when_nothing_predicted(run_dir, tmp_path, capsys)
 
 
 def test_predict_on_a_folder_that_is_not_a_run(tmp_path, capsys):
-    assert main(["predict", str(tmp_path), str(tmp_path)]) == 1
+    assert main(["predict", str(tmp_path), str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err

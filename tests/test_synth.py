@@ -159,10 +159,10 @@ def test_cli_round_trip_resume_and_errors(tmp_path: Path, capsys: pytest.Capture
     assert victim.is_file() and kept.stat().st_mtime_ns == before  # only the missing clip was redone
     assert len(decode_all(victim)) == int(rows[3]["num_frames"])
     capsys.readouterr()
-    assert main(["synth", str(tmp_path / "bad"), "--size", "63"]) == 1
+    assert main(["synth", str(tmp_path / "bad"), "--size", "63"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "size" in err
-    assert main([*args, "--seed", "9"]) == 1  # never mixes clips of two parameter sets in one folder
+    assert main([*args, "--seed", "9"]) == 2  # never mixes clips of two parameter sets in one folder
     assert "other parameters" in capsys.readouterr().err
 
 

@@ -44,8 +44,12 @@ class Options:
         return sorted(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def build(cls: type[T], values: Mapping[str, Any] | None = None, *, where: str = "options") -> T:
-        """An instance from `values`; ConfigError naming the valid keys for an unknown one, or the bad value."""
+    def build(cls: type[T], values: Mapping[str, Any] | None = None, *, where: str = "options",
+              given: set[str] | None = None) -> T:
+        """An instance from `values`; ConfigError naming the valid keys for an unknown one, or the bad value.
+
+        `given` (default: every key of `values`) are the options the user set explicitly.
+        """
         values = dict(values or {})
         unknown = sorted(set(values) - set(cls.names()))
         if unknown:
@@ -54,11 +58,17 @@ class Options:
         hints = typing.get_type_hints(cls)
         kwargs = {k: _coerce(v, hints[k], f"{where}: {k}") for k, v in values.items()}
         obj = cls(**kwargs)
-        object.__setattr__(obj, "_given", frozenset(values))
+        object.__setattr__(obj, "_given", frozenset(values if given is None else given))
         for f in dataclasses.fields(cls):
             _check_range(f, getattr(obj, f.name), where)
         obj.check()
         return obj
+
+    @classmethod
+    def restore(cls: type[T], values: Mapping[str, Any], *, where: str = "options") -> T:
+        """Rebuild recorded options (config.json): the ones that differ from their default count as given."""
+        defaults = {f.name: _plain(f.default) for f in dataclasses.fields(cls)}
+        return cls.build(values, where=where, given={k for k, v in values.items() if defaults.get(k, v) != v})
 
     def check(self) -> None:
         """Cross-option checks of a subclass (raise ConfigError); subclasses call super().check()."""

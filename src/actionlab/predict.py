@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
-from actionlab.errors import ConfigError
 from actionlab.methods import Predictions, get_method
 
 VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv", ".ogv",
@@ -25,12 +23,10 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
 
 
 def run_method_name(run_dir: str | Path) -> str:
-    """The method a run dir was trained with (ConfigError when it is not a run)."""
-    cfg = Path(run_dir) / "config.json"
-    try:
-        return json.loads(cfg.read_text())["method"]
-    except (OSError, ValueError, KeyError) as err:
-        raise ConfigError(run_dir, f"not a run folder: {err}") from err
+    """The method a run dir was trained with; ConfigError when it is not a run (naming a compare's subfolders)."""
+    from actionlab.methods.runs import RunConfig
+
+    return RunConfig.read(run_dir).method
 
 
 def predict_paths(run_dir: str | Path, inputs: Sequence[str | Path]) -> Predictions:

@@ -2,7 +2,8 @@
 
 A verb module defines `register(sub: argparse._SubParsersAction) -> None`, which adds its parser and sets
 `func=<callable(args) -> int>` as the parser default. Errors of type ActionlabError become one line on
-stderr and exit code 1; any other exception is a bug and keeps its traceback.
+stderr: exit code 2 for a ConfigError (a bad option, name or spec: like argparse's usage errors), 1 for the
+others (unreadable files, datasets, checkpoints); any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pkgutil
 import sys
 
 from actionlab import __version__
-from actionlab.errors import ActionlabError
+from actionlab.errors import ActionlabError, ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ActionlabError as err:
         print(f"actionlab {args.verb}: error: {err}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(err, ConfigError) else 1
     except KeyboardInterrupt:
         print(f"actionlab {args.verb}: interrupted", file=sys.stderr)
         return 130

@@ -1,4 +1,9 @@
-"""`actionlab compare --dataset SPEC --methods a,b --out DIR`: every method on one split, one report."""
+"""`actionlab compare --dataset SPEC --methods a=clip3d,b=clip3d,frame-cnn --out DIR`: every method on one split.
+
+Options as for train: an unprefixed one goes to every method that declares it (one stderr line names the methods
+it skips), `--set LABEL.KEY=VALUE` to that label only. `--resume` keeps the labels whose folder holds a finished
+run of the same method, options and dataset, and (re)trains the others.
+"""
 
 from __future__ import annotations
 
@@ -13,27 +18,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("compare", help="train and evaluate several methods on the same split")
     add_dataset_args(p)
-    p.add_argument("--methods", required=True, help="comma-separated method names (see `actionlab methods`)")
-    p.add_argument("--out", required=True, help="folder for the runs, results.json and report.html")
-    add_training_args(p)
-    p.set_defaults(func=run)
+    p.add_argument("--methods", required=True, metavar="[LABEL=]METHOD,...",
+                   help="comma-separated methods (see `actionlab methods`); LABEL=METHOD names a run, so one "
+                        "method can run twice with different options (a=clip3d,b=clip3d --set b.lr=0.01)")
+    p.add_argument("--out", required=True, help="folder for the runs (out/LABEL), results.json and report.html")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished runs whose method, options and dataset are unchanged; train the rest")
+    add_training_args(p, split_flags=False)
+    p.set_defaults(func=run, seed=None, val_fraction=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compare and print the results table and the report path."""
-    from actionlab.compare import compare, results_table
-    from actionlab.data import dataset_from_args
+    """Plan (every option validated first), load the dataset, compare, print the table and the report path."""
+    from actionlab.cli.train import RunSpec, load_for_training
+    from actionlab.compare import compare, parse_methods, plan_options, results_table
 
-    from actionlab.methods import get_method
-
-    names = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for name in names:  # a typo fails before the dataset is indexed or anything trains
-        get_method(name)
-    dataset = dataset_from_args(args)
-    spec = args.dataset[0] if isinstance(args.dataset, list) else args.dataset
-    cfg = training_config(args)
-    cfg["dataset"] = {"spec": spec, "annotations": args.annotations, "split": args.split}
-    results = compare(dataset, names, args.out, cfg)
+    given = training_config(args)
+    plan = plan_options(parse_methods(args.methods), given.common, given.per_label)
+    spec = RunSpec("", {}, list(args.dataset), args.annotations, args.split)
+    dataset, record = load_for_training(spec, plan.seed)
+    results = compare(dataset, plan, args.out, dataset_record=record, resume=args.resume)
     print(results_table(results))
     print(f"report: {args.out}/report.html")
     return 0 if results["methods"] else 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from actionlab.cache import cache_dir
 from actionlab.data import add_dataset_args, dataset_from_args
+from actionlab.errors import ConfigError
 from actionlab.features import create_extractor, extract
 
 
@@ -21,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N videos (train, val, test order)")
     parser.add_argument("--weights", metavar="W", help="cnn weights: imagenet, a .pt/.pth/.safetensors file or "
                                                         "an actionlab run directory (default: random, seeded)")
+    parser.add_argument("--scores", action="store_true",
+                        help="cnn2d with --weights RUN (frame-cnn or late-fusion): store each frame's class scores "
+                             "(softmax of the run's head) after its features; the store config gives score_dim")
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda when available")
     parser.add_argument("--precision", choices=["bf16", "fp32"],
                         help="cnn arithmetic: bf16 autocast (default where the CPU/GPU runs bf16 natively; "
@@ -39,9 +43,13 @@ def run(args: argparse.Namespace) -> int:
     """Extract; exit 1 only when videos were asked for and none is in the store."""
     dataset = dataset_from_args(args)
     options = {}
+    if args.scores and not args.features.startswith("cnn2d:"):
+        raise ConfigError(None, f"--scores applies to cnn2d:<backbone> with --weights RUN, not {args.features}")
+    if args.scores:
+        options["scores"] = True
     if args.features.startswith(("cnn2d:", "cnn3d:")):
-        options = {"weights": args.weights, "device": args.device,
-                   "bf16": None if args.precision is None else args.precision == "bf16"}
+        options |= {"weights": args.weights, "device": args.device,
+                    "bf16": None if args.precision is None else args.precision == "bf16"}
         if args.batch_size:
             options["batch_size"] = args.batch_size
         if args.streams is not None:

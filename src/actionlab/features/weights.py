@@ -1,7 +1,9 @@
-"""Loading backbone weights: None (random, seeded), "imagenet" (torchvision DEFAULT), a state-dict file, a run dir."""
+"""Loading backbone weights: None (random, seeded), "imagenet"/"kinetics400" (torchvision's published weights),
+a state-dict file, or an actionlab run directory (see cnn2d.load_run_network)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -11,11 +13,14 @@ from torch import nn
 from actionlab.errors import CheckpointError
 from actionlab.models.weights import read_state_dict
 
+# published weights by kind: the prefix torchvision's weights enum gives them
+PUBLISHED = {"imagenet": "IMAGENET1K", "kinetics400": "KINETICS400"}
+
 
 def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_keys: tuple[str, ...]) -> nn.Module:
     """Build torchvision model `arch` with the requested weights; the classifier is removed by the caller."""
-    if weights == "imagenet":
-        return _download(arch)
+    if isinstance(weights, str) and weights in PUBLISHED:
+        return _download(arch, weights)
     torch.manual_seed(seed)
     try:
         model = torchvision.models.get_model(arch, weights=None)
@@ -26,8 +31,15 @@ def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_key
     return model
 
 
-def _download(arch: str) -> nn.Module:
+def _download(arch: str, kind: str = "imagenet") -> nn.Module:
     hub = Path(torch.hub.get_dir()) / "checkpoints"
+    try:
+        default = torchvision.models.get_model_weights(arch).DEFAULT
+    except ValueError as err:
+        raise CheckpointError(None, f"unknown torchvision model {arch!r}: {err}") from None
+    if not default.name.startswith(PUBLISHED[kind]):  # kinetics400 for an image net, imagenet for a video net
+        raise CheckpointError(arch, f"{arch} has no {kind} weights (its published weights are {default.name}); "
+                                    "imagenet is for cnn2d backbones, kinetics400 for cnn3d ones")
     try:
         return torchvision.models.get_model(arch, weights="DEFAULT")
     except Exception as err:  # noqa: BLE001 - any download/IO failure means the same to the user
@@ -54,7 +66,16 @@ def load_state_file(model: nn.Module, path: Path, head_keys: tuple[str, ...]) ->
 
 def is_run_dir(weights: str | Path | None) -> bool:
     """True for an actionlab run directory (model.safetensors + config.json)."""
-    if weights is None or weights == "imagenet":
+    if weights is None or (isinstance(weights, str) and weights in PUBLISHED):
         return False
     p = Path(weights)
     return p.is_dir() and (p / "model.safetensors").is_file() and (p / "config.json").is_file()
+
+
+def weights_digest(run_dir: str | Path) -> str:
+    """Short sha256 of a run's model.safetensors: a store keyed by it never serves a retrained run's old features."""
+    h = hashlib.sha256()
+    with open(Path(run_dir) / "model.safetensors", "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]

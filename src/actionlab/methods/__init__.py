@@ -10,5 +10,8 @@ from actionlab.methods.base import Method, Predictions, RunResult, get_method, l
 from actionlab.methods import frames as _frames  # noqa: F401  (registers)
 from actionlab.methods import clips as _clips  # noqa: F401
 from actionlab.methods import flow as _flow  # noqa: F401
+from actionlab.methods import features_mlp as _features_mlp  # noqa: F401
+from actionlab.methods import features_lstm as _features_lstm  # noqa: F401
+from actionlab.methods import two_stream as _two_stream  # noqa: F401
 
 __all__ = ["Method", "Predictions", "RunResult", "get_method", "list_methods", "register_method"]

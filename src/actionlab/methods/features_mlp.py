@@ -1,147 +1,157 @@
-"""features-mlp: pooled stored features (sift-bow default, cnn2d:*, cnn3d:*) -> two-layer MLP head."""
+"""features-mlp: a two-layer MLP on one stored feature vector per video (workflows A and E).
+
+prepare() extracts `family` features (sift-bow, cnn2d:<name>, cnn3d:<name>) into the run's store (see
+methods.feature_inputs) and computes the training split's mean/std of the pooled vectors (feature_stats.npz in
+the run folder). The reader pools a video's rows (cnn2d frames, cnn3d clips) by `pool` and standardises them;
+sift-bow rows are already one vector, max-pooled over frames inside the extractor (workflow E: BoW max-pooled).
+Predicting a new video extracts it with the run's extractor (the fitted codebook comes from the run's store).
+"""
 
 from __future__ import annotations
 
-import json
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from actionlab.errors import ActionlabError, CheckpointError, DatasetError
-from actionlab.metrics.predictions import write_predictions_csv
-from actionlab.methods.base import Method, Predictions, RunResult, register_method, write_json_atomic
-from actionlab.methods.fitting import fit_arrays
-from actionlab.methods.netmethod import create
-from actionlab.methods.scoring import basic_metrics
+from actionlab.data.dataset import Sample
+from actionlab.errors import ConfigError, DatasetError
+from actionlab.features import extract
+from actionlab.methods.base import register_method
+from actionlab.methods.feature_inputs import (STORE, ExtractorSpec, StoredFeatures, check_family, extractor_device,
+                                              fresh_store, local_weights, open_store, resolve_weights, split_view)
+from actionlab.methods.options import TrainOptions
+from actionlab.methods.preset import Preset, RunContext
+from actionlab.models.registry import create_model
+from actionlab.options import opt
 
-DEFAULTS: dict[str, Any] = {"family": "sift-bow", "extractor_options": {"k": 128, "num_frames": 8, "size": 96},
-                            "epochs": 30, "batch_size": 32, "lr": 3e-3, "seed": 0, "resume": False}
+STATS = "feature_stats.npz"
 
 
-class FeaturesMLP(Method):
-    """Extract into a feature store (training-split fit and normalisation), then train mlp-head."""
+@dataclass(frozen=True)
+class FeaturesMLPOptions(TrainOptions):
+    """features-mlp: the extractor, how its rows are pooled, and the MLP."""
+
+    family: str = opt("sift-bow", "features: sift-bow, cnn2d:<torchvision image classifier> or "
+                                  "cnn3d:<r3d_18|mc3_18|r2plus1d_18|s3d>")
+    frames: int = opt(8, "frames the extractor samples per video (cnn3d: frames per clip)", low=1)
+    clips: int = opt(2, "cnn3d: clips per video", low=1)
+    size: int = opt(96, "frames are resized to size x size for the extractor", low=16)
+    extractor_weights: str | None = opt(None, "cnn families: none (random, seeded), imagenet (cnn2d), kinetics400 "
+                                              "(cnn3d), a run folder (cnn2d) or a weight file")
+    k: int = opt(128, "sift-bow: codebook size (visual words)", low=2)
+    pool: str = opt("mean", "cnn families: how a video's rows (frames, clips) become one vector; sift-bow "
+                            "max-pools its frame histograms inside the extractor", choices=("mean", "max"))
+    hidden: int = opt(256, "MLP hidden units", low=1)
+    activation: str = opt("gelu", "MLP activation", choices=("gelu", "relu"))
+    dropout: float = opt(0.5, "dropout before the classifier", low=0, high=0.95)
+    epochs: int = opt(30, "training epochs (the schedule spans them)", low=1)
+    batch_size: int = opt(32, "videos per optimisation step", low=1)
+    lr: float = opt(3e-3, "peak learning rate", low=1e-12)
+    workers: int = opt(0, "DataLoader processes (0: in-process; stored vectors cost less to read than a process "
+                          "to start)", low=0)
+
+    def check(self) -> None:
+        """A known family; k only for sift-bow; pool, extractor_weights only for cnn; clips only for cnn3d."""
+        super().check()
+        sift = self.family == "sift-bow"
+        for name, applies, what in (("k", sift, "sift-bow"), ("pool", not sift, "cnn2d/cnn3d families"),
+                                    ("extractor_weights", not sift, "cnn2d/cnn3d families"),
+                                    ("clips", self.family.startswith("cnn3d:"), "cnn3d families")):
+            if self.given(name) and not applies:
+                raise ConfigError(None, f"{name} applies to {what} only, not family={self.family}")
+        check_family(self.family, ("sift-bow", "cnn2d", "cnn3d"), self.extractor_weights, "family")
+
+
+def extractor_options(o: FeaturesMLPOptions, weights: str | None) -> dict[str, Any]:
+    """create_extractor keywords for the family (each extractor names frames and clips its own way)."""
+    if o.family == "sift-bow":
+        return {"k": o.k, "num_frames": o.frames, "size": o.size, "seed": o.seed}
+    common = {"weights": weights, "size": o.size, "seed": o.seed, "bf16": o.precision == "bf16",
+              "device": extractor_device(o)}
+    if o.family.startswith("cnn3d:"):
+        return {**common, "num_clips": o.clips, "clip_len": o.frames}
+    return {**common, "num_frames": o.frames}
+
+
+def pool_rows(values: np.ndarray, pool: str) -> np.ndarray:
+    """One vector from a video's feature rows (N, D) (a cnn3d row per clip, a cnn2d row per frame)."""
+    rows = values.reshape(-1, values.shape[-1])
+    return rows.max(0) if pool == "max" else rows.mean(0)
+
+
+def pooled_stats(source: StoredFeatures, samples: list[Sample], pool: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean/std of the pooled vectors of the stored `samples` (constant dimensions get std 1)."""
+    store = source.store
+    rows = [pool_rows(np.asarray(store.item(s.path).features.values, np.float64), pool)
+            for s in samples if s.path in store]
+    if not rows:
+        raise DatasetError(store.path, "no training video has features (see the store's skipped list)")
+    x = np.stack(rows)
+    std = x.std(0)
+    return x.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32)
+
+
+@dataclass
+class PooledReader:
+    """One standardised pooled vector per video, as a (1, D) view; cached per process (they are small)."""
+
+    source: StoredFeatures
+    pool: str
+    mean: np.ndarray
+    std: np.ndarray
+    _cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[torch.Tensor, int]:
+        key = str(sample.path)
+        if key not in self._cache:
+            values, _ = self.source.values(sample.path)
+            x = (pool_rows(values, self.pool) - self.mean) / self.std
+            self._cache[key] = torch.from_numpy(x.astype(np.float32))[None]
+        return self._cache[key], sample.label
+
+
+class FeaturesMLP(Preset):
+    """Stored features -> pooled, standardised vector -> mlp-head."""
 
     name = "features-mlp"
-    description = "pooled stored features (config family=sift-bow|cnn2d:...|cnn3d:...) -> MLP with BatchNorm"
+    description = "pooled stored features (family=sift-bow|cnn2d:<name>|cnn3d:<name>) -> MLP with BatchNorm"
     temporal = False
+    Options = FeaturesMLPOptions
 
-    def _extractor(self, cfg: dict[str, Any], run_dir: Path):
-        from actionlab.features import create_extractor
+    def prepare(self, o: FeaturesMLPOptions, dataset: Any, run_dir: Path, context: RunContext) -> dict[str, Any]:
+        """Extract into run_dir/store over the pipeline's split; training mean/std of the pooled vectors."""
+        view = split_view(dataset, o)
+        fresh_store(run_dir, context.resume)
+        weights = local_weights(o.extractor_weights, run_dir, o.family)
+        spec = ExtractorSpec(o.family, extractor_options(o, resolve_weights(weights, run_dir)))
+        summary = extract(view, spec.build(), run_dir / STORE, progress=context.progress)
+        source = StoredFeatures(summary.store, spec)
+        mean, std = pooled_stats(source, view.train, o.pool)
+        np.savez(run_dir / STATS, mean=mean, std=std)
+        return {"in_features": int(mean.shape[0]), "store": summary.store.relative_to(run_dir).as_posix(),
+                "weights": weights, "stats": STATS, "skipped_at_extraction": len(source.skipped)}
 
-        ex = create_extractor(cfg["family"], **cfg.get("extractor_options", {}))
-        state = run_dir / "extractor_state.npz"
-        if ex.needs_fit and state.is_file():
-            with np.load(state) as z:
-                ex.load_state(dict(z))
-        return ex
+    def _source(self, o: FeaturesMLPOptions, run_dir: Path, extra: dict[str, Any]) -> StoredFeatures:
+        weights = resolve_weights(extra.get("weights"), run_dir)
+        return StoredFeatures(open_store(run_dir, extra).path, ExtractorSpec(o.family, extractor_options(o, weights)))
 
-    def train(self, dataset: Any, run_dir: str | Path, config: dict[str, Any] | None = None) -> RunResult:
-        """Extract (resumable), fit the head on pooled train features, evaluate on test."""
-        from actionlab.features import FeatureStore, extract
+    def build(self, o: FeaturesMLPOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        return create_model("mlp-head", num_classes=num_classes, in_features=int(extra["in_features"]),
+                            hidden=o.hidden, activation=o.activation, dropout=o.dropout)
 
-        cfg = {**DEFAULTS, **(config or {})}
-        if cfg["family"] != "sift-bow" and "extractor_options" not in (config or {}):
-            cfg["extractor_options"] = {}
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        ex = self._extractor(cfg, run_dir)
-        extract(dataset, ex, run_dir / "store", workers=int(cfg.get("workers", 2)))
-        store = FeatureStore.open(run_dir / "store", dataset.name, ex)
-        if ex.needs_fit:
-            np.savez(run_dir / "extractor_state.npz", **store.load_state())
-        x, y, _ = _pooled(store, dataset.train)
-        if len(x) == 0:
-            raise DatasetError(run_dir, "no training video has features")
-        mean, std = x.mean(0), x.std(0) + 1e-6  # training split only
-        t0 = time.perf_counter()
-        model = self.build(len(dataset.classes), x.shape[1], cfg)
-        model.mean.copy_(torch.from_numpy(mean)), model.std.copy_(torch.from_numpy(std))
-        history = fit_arrays(model, lambda items, rng: (torch.from_numpy(items),), (x, y), None, cfg, run_dir)
-        seconds = time.perf_counter() - t0
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(run_dir / "model.safetensors"))
-        public = {k: v for k, v in cfg.items() if k != "resume"}
-        write_json_atomic(run_dir / "config.json", {"method": self.name, "classes": list(dataset.classes),
-                                                    "in_features": int(x.shape[1]), **public})
-        write_json_atomic(run_dir / "history.json", history)
-        xs, ys, test_kept = _pooled(store, dataset.test)
-        t1 = time.perf_counter()
-        scores = _scores(model, xs)
-        metrics = basic_metrics(scores, ys, list(dataset.classes))
-        if len(ys):
-            write_predictions_csv(run_dir / "predictions.csv", [s.path for s in test_kept], ys, scores,
-                                  list(dataset.classes))
-        metrics.update(train_seconds=seconds, infer_clips_per_s=len(xs) / max(time.perf_counter() - t1, 1e-9),
-                       params=sum(p.numel() for p in model.parameters()), skipped=store.skipped,
-                       model_mb=(run_dir / "model.safetensors").stat().st_size / 2**20)
-        write_json_atomic(run_dir / "results.json", metrics)
-        return RunResult(run_dir, self.name, list(dataset.classes), history, seconds, metrics)
+    def reader(self, o: FeaturesMLPOptions, classes: list[str], train: bool, run_dir: Path,
+               extra: dict[str, Any]) -> PooledReader:
+        with np.load(run_dir / extra["stats"]) as z:
+            mean, std = z["mean"], z["std"]
+        return PooledReader(self._source(o, run_dir, extra), o.pool, mean, std)
 
-    def build(self, num_classes: int, in_features: int, cfg: dict[str, Any]) -> nn.Module:
-        """mlp-head behind a fixed standardisation layer."""
-        return Standardised(create("mlp-head", num_classes=num_classes, in_features=in_features))
-
-    def predict(self, run_dir: str | Path, paths: Sequence[str | Path]) -> Predictions:
-        """Transform each path with the run's fitted extractor, then score."""
-        run_dir = Path(run_dir)
-        try:
-            cfg = json.loads((run_dir / "config.json").read_text())
-            model = self.build(len(cfg["classes"]), int(cfg["in_features"]), cfg)
-            model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
-        except (OSError, KeyError, ValueError, RuntimeError) as err:
-            raise CheckpointError(run_dir, f"not a usable run of {self.name}: {err}") from err
-        ex = self._extractor(cfg, run_dir)
-        out = Predictions(list(cfg["classes"]))
-        for p in paths:
-            try:
-                v = np.asarray(ex.transform(p).values, dtype=np.float32)
-            except (ActionlabError, OSError, ValueError) as err:
-                out.errors[str(p)] = getattr(err, "reason", str(err))
-                continue
-            out.scores[str(p)] = _scores(model, v.reshape(-1, v.shape[-1]).mean(0, keepdims=True))[0]
-        return out
-
-
-class Standardised(nn.Module):
-    """(x - train mean) / train std, then the head; the stats travel inside model.safetensors."""
-
-    def __init__(self, head: nn.Module) -> None:
-        super().__init__()
-        self.head = head
-        d = _first_linear(head).in_features
-        self.register_buffer("mean", torch.zeros(d))
-        self.register_buffer("std", torch.ones(d))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits for raw pooled features."""
-        return self.head((x - self.mean) / self.std)
-
-
-def _first_linear(module: nn.Module) -> nn.Linear:
-    return next(m for m in module.modules() if isinstance(m, nn.Linear))
-
-
-def _pooled(store: Any, samples: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    xs, ys, kept = [], [], []
-    for s in samples:
-        try:
-            v = np.asarray(store.get(s, normalize=False).values, dtype=np.float32)
-        except (ActionlabError, OSError, KeyError):
-            continue  # skipped at extraction; listed in the store
-        xs.append(v.reshape(-1, v.shape[-1]).mean(0))
-        ys.append(s.label)
-        kept.append(s)
-    return (np.stack(xs) if xs else np.zeros((0, 0), np.float32)), np.array(ys, dtype=np.int64), kept
-
-
-@torch.no_grad()
-def _scores(model: nn.Module, x: np.ndarray) -> np.ndarray:
-    model.eval()
-    return torch.softmax(model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))), 1).numpy()
+    def check_sample(self, o: FeaturesMLPOptions, run_dir: Path, extra: dict[str, Any]):
+        """A video extraction skipped is unreadable (with the store's reason); a new one must open."""
+        return self._source(o, run_dir, extra).check
 
 
 FEATURES_MLP = register_method(FeaturesMLP())

@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 from tqdm import tqdm
 
 from actionlab.data.dataset import Sample
@@ -69,6 +69,52 @@ class FrameReader:
         return x.contiguous(), label
 
 
+@dataclass(frozen=True)
+class JointReader:
+    """Joint training: the wrapped reader's inputs plus the sample's dataset id per view (JointHeads picks the
+    head from it)."""
+
+    reader: Reader
+    offsets: tuple[int, ...]  # first global label of each dataset: the wrapped reader sees global labels
+
+    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[Any, int]:
+        base = self.offsets[sample.dataset]
+        x, label = self.reader(Sample(sample.path, base + sample.label, sample.group, sample.dataset), rng)
+        label -= base  # a flip may mirror the label, always within the sample's own dataset
+        views = len(x[0] if isinstance(x, tuple) else x)
+        ids = torch.full((views,), sample.dataset, dtype=torch.int64)
+        return ((*x, ids) if isinstance(x, tuple) else (x, ids)), label
+
+
+class AlternatingBatches(Sampler[list[int]]):
+    """Batches of one dataset each, alternating between datasets (round robin until each is used up);
+    shuffled per epoch from (seed, epoch) when `shuffle`."""
+
+    def __init__(self, items: "VideoItems", batch_size: int, shuffle: bool) -> None:
+        self.items, self.batch_size, self.shuffle = items, batch_size, shuffle
+
+    def _batches(self) -> list[list[list[int]]]:
+        rng = np.random.default_rng([self.items.seed, self.items.epoch, 7])
+        by_set: dict[int, list[int]] = {}
+        for i, s in enumerate(self.items.samples):
+            by_set.setdefault(s.dataset, []).append(i)
+        out = []
+        for d in sorted(by_set):
+            idx = rng.permutation(by_set[d]).tolist() if self.shuffle else by_set[d]
+            out.append([idx[k:k + self.batch_size] for k in range(0, len(idx), self.batch_size)])
+        return out
+
+    def __iter__(self):
+        queues = self._batches()
+        for k in range(max(len(q) for q in queues)):
+            for q in queues:
+                if k < len(q):
+                    yield q[k]
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._batches())
+
+
 class VideoItems(Dataset):
     """Samples read on the fly by `reader`; `set_epoch` (the Trainer calls it) redraws training positions."""
 
@@ -81,6 +127,12 @@ class VideoItems(Dataset):
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def batch_sampler(self, batch_size: int, shuffle: bool) -> AlternatingBatches | None:
+        """Per-dataset batches when the samples come from several datasets (joint training), else None."""
+        if len({s.dataset for s in self.samples}) < 2:
+            return None
+        return AlternatingBatches(self, batch_size, shuffle)
 
     def __getitem__(self, i: int) -> tuple[Any, int] | None:
         rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None

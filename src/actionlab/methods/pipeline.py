@@ -19,11 +19,12 @@ from torch import nn
 
 from actionlab.atomic import write_bytes
 from actionlab.data import stratified_split
-from actionlab.errors import DatasetError
+from actionlab.errors import ConfigError, DatasetError
 from actionlab.methods.base import RunResult, write_json_atomic
-from actionlab.methods.evaluation import evaluate_run
+from actionlab.methods.evaluation import evaluate_run, joint_parts, make_reader
 from actionlab.methods.inputs import VideoItems, collate_views, readable
 from actionlab.methods.preset import Preset, RunContext
+from actionlab.models.joint import JointHeads
 from actionlab.methods.runs import CONFIG, DatasetRecord, RunConfig, run_lock
 from actionlab.options import Options
 from actionlab.training import TrainConfig, Trainer
@@ -65,6 +66,9 @@ def training_split(dataset: Any, o: Options) -> tuple[list[Any], list[Any], str,
     if fraction == 0:
         return list(dataset.train), [], "none", 0.0
     train, val = stratified_split(list(dataset.train), fraction, o.seed)
+    if not val:
+        raise ConfigError(None, f"a validation fraction of {fraction} holds out no video of this training set "
+                                f"({len(train)} videos); set a larger val_fraction")
     return train, val, source, fraction
 
 
@@ -81,18 +85,24 @@ def _keep_best(path: Path):
     return save
 
 
-def _transfer(preset: Preset, model: nn.Module, o: Options, classes: list[str]) -> tuple[str | None, list, list]:
-    """Starting weights and frozen parts: (init report line, optimiser param groups, frozen params)."""
+def build_model(preset: Preset, o: Options, classes: list[str], extra: dict[str, Any],
+                parts: list[dict[str, Any]]) -> tuple[nn.Module, str | None, list, list]:
+    """(model, init report line, optimiser param groups, frozen params): built, initialised, made joint
+    (one head per dataset) when `parts` has several datasets, then frozen as the options say."""
     from actionlab.methods import transfer
 
+    model = preset.build(o, len(classes), extra)
     line, loaded = None, None
     if getattr(o, "init", None):
         report = transfer.init_weights(model, o.init, classes=classes)
         line, loaded = report.line(), report.loaded
         print(f"{preset.name}: {line}", file=sys.stderr)
+    if parts:
+        model = JointHeads(model, [len(p["classes"]) for p in parts])
+        loaded = None if loaded is None else [f"body.{k}" for k in loaded]
     frozen = transfer.freeze(model, o.freeze, loaded) if getattr(o, "freeze", "none") != "none" else []
     groups = transfer.param_groups(model, frozen, getattr(o, "unfrozen_lr", 1.0))
-    return line, groups, frozen
+    return model, line, groups, frozen
 
 
 def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: RunContext) -> RunResult:
@@ -109,19 +119,21 @@ def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: 
         if not train:
             first = next(iter(skipped.items()), ("", "no samples"))
             raise DatasetError(run_dir, f"no readable training video (first: {first[0]}: {first[1]})")
+        parts = joint_parts(dataset)
         torch.manual_seed(o.seed)
-        model = preset.build(o, len(classes), extra)
-        init_line, groups, frozen = _transfer(preset, model, o, classes)
+        model, init_line, groups, frozen = build_model(preset, o, classes, extra, parts)
         record = _record(dataset, o, context, len(train), len(val), val_source, fraction)
         rc = RunConfig(preset.name, classes, o.to_dict(), record, context.label or preset.name, init_line,
-                       extra=extra)
-        items = VideoItems(train, preset.reader(o, classes, True, run_dir, extra), train=True, seed=o.seed)
-        val_items = VideoItems(val, preset.reader(o, classes, False, run_dir, extra), train=False) if val else None
+                       datasets=parts, extra=extra)
+        items = VideoItems(train, make_reader(preset, o, classes, True, run_dir, extra, parts), train=True,
+                           seed=o.seed)
+        val_items = VideoItems(val, make_reader(preset, o, classes, False, run_dir, extra, parts),
+                               train=False) if val else None
         t0 = time.perf_counter()
         history = _fit(model, items, val_items, o, context, run_dir, groups, frozen)
         train_seconds = time.perf_counter() - t0
         save_run(run_dir, model, rc)
-        metrics = evaluate_run(preset, model, o, dataset.test, classes, run_dir, extra, context.progress,
+        metrics = evaluate_run(preset, model, o, dataset.test, rc, run_dir, context.progress,
                                {**skipped, **skipped_val})
         timing = {"train_seconds": train_seconds, **metrics.pop("timing")}
         write_json_atomic(run_dir / "results.json", metrics)

@@ -1,229 +1,349 @@
-"""two-stream: a trained RGB stream (clip3d or frame-cnn) and the flow2p1d motion stream, frozen and fused (workflow B).
+"""two-stream: a trained RGB stream and a trained flow2p1d stream, frozen and fused, with a small trainable head.
 
-`fusion_level=late` (default) fuses the streams' penultimate features (forward_features) by `fusion=average|max|
-min|concat`; `fusion_level=mid` fuses their feature maps after convolution stage `fusion_stage` (clip3d only).
-Both are models.fusion.TwoStreamFusion: the flow side goes through a trainable linear layer (late) or 1x1 conv
-(mid) to the RGB width, so average/max/min combine like with like; then a small trainable head (late: Linear +
-ReLU + Linear; mid: the RGB stream's remaining stages, copied and trainable, + pool + Linear). Streams come
-from the runs a compare already trained (`prior_runs`), else are trained first into run_dir/rgb and run_dir/flow;
-either way their weights are copied into the run dir, which is all `predict` needs. The frozen streams' features
-(or stage maps) are computed once for the training set, so only the head trains.
+Streams. `rgb_run` is a run folder of any RGB preset (frame-cnn, late-fusion, lrcn, clip3d, c3d, i3d, nonlocal;
+a run trained with init=... too), `flow_run` a flow2p1d run. A stream not given is taken from the runs a compare
+already finished (`RunContext.prior_runs`: a run of the wanted preset on the same classes, or a stream inside an
+earlier two-stream run), else trained here first, through the pipeline, into run_dir/rgb or run_dir/flow with
+the `rgb_set` / `flow_set` options. A given or reused stream is copied (model.safetensors + config.json) into
+run_dir/rgb or run_dir/flow, so the run folder is self-contained; config.json "extra" records each stream's
+preset, options and where it came from, which is all `predict` needs.
+
+Inputs. The reader returns ONE view per video, a pair (rgb (1, V, ...), flow (1, 1, 2, L, S, S)): each stream's
+own reader's output (its views axis V kept inside the pair). Training batches are then (B, V, ...) and
+(B, 1, ...), test batches get one view axis more, which the evaluator flattens, so the standard collates and
+evaluator work unchanged. The model (models.fusion.StreamViews) averages each stream's features, or stage maps,
+over its V views: frame-cnn's V random frames in training and its 1 + `frames` frames at test, a clip preset's
+`test_clips` clips at test, 1 otherwise. A video too short for V distinct training frames repeats frames up to
+V, so every item of a batch has the same shape. The head trains without random flips: the two readers draw
+their augmentation independently, and a flip of one stream only would break the pair (and mirror a left/right
+label on one side only); the streams' other augmentation is kept.
+
+Fusion (models.fusion.TwoStreamFusion). level=late: the penultimate features, the flow side through a linear
+layer to the RGB width, combined by average|max|min|concat, then Linear + ReLU + Linear. level=mid: the maps
+after convolution stage `fusion_stage`, the flow channels matched to the RGB ones by a 1x1 conv and its maps
+resized to the RGB maps, then a 3x3 conv + BN + ReLU, pooling and a Linear. With a 2D RGB stream (frame-cnn,
+late-fusion, lrcn) the RGB maps are per-frame 2D maps averaged over frames (B, C, H, W) and the flow stream's
+3D maps are averaged over time to match. The streams stay frozen and in eval mode (BatchNorm statistics fixed):
+only the head trains, the frozen streams' forward pass being recomputed on each epoch's freshly decoded clips.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import shutil
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from actionlab.errors import ConfigError
-from actionlab.methods.base import RunResult, get_method, register_method
-from actionlab.methods.clip3d import CLIP3D
-from actionlab.methods.flow2p1d import FLOW2P1D, flow_tensor
-from actionlab.methods.fitting import fit_arrays
-from actionlab.methods.netmethod import DEFAULTS, NetMethod
-from actionlab.models.fusion import FrameFusion, TwoStreamFusion
+from actionlab.data.dataset import Sample
+from actionlab.errors import CheckpointError, ConfigError
+from actionlab.methods.base import get_method, register_method
+from actionlab.methods.evaluation import load_run
+from actionlab.methods.inputs import Reader
+from actionlab.methods.options import TrainOptions
+from actionlab.methods.pipeline import RUN_FILES
+from actionlab.methods.preset import Preset, RunContext
+from actionlab.methods.runs import CONFIG, RunConfig
+from actionlab.models.fusion import StreamViews, TwoStreamFusion
+from actionlab.options import Options, opt
+from actionlab.video import probe
 
-TWO_STREAM_DEFAULTS: dict[str, Any] = {"rgb": "clip3d", "fusion": "average", "fusion_level": "late",
-                                       "fusion_stage": 1, "head_hidden": 128, "head_epochs": 30, "head_lr": 3e-3}
-RGB_METHODS = ("clip3d", "frame-cnn")
-FUSIONS = {"average": "avg", "avg": "avg", "max": "max", "min": "min", "concat": "concat"}
-LEVELS = ("late", "mid")
+RGB_PRESETS = ("frame-cnn", "late-fusion", "lrcn", "clip3d", "c3d", "i3d", "nonlocal")
+FLOW_PRESET = "flow2p1d"
+FUSIONS = {"average": "avg", "max": "max", "min": "min", "concat": "concat"}
+ROLES = ("rgb", "flow")
+WEIGHTS = "model.safetensors"
+# the two-stream options a stream trained here inherits (the rest are the head's own)
+INHERITED = ("seed", "workers", "device", "precision")
+# options that change where and how fast a stream ran, not what it learnt: ignored when matching a prior run
+RUNTIME = ("workers", "device")
 
 
-class ClipFrames(FrameFusion):
-    """frame-cnn as a stream on the same (B, 3, T, H, W) clip as clip3d: its frame features averaged over T."""
+def parse_items(items: tuple[str, ...], where: str) -> dict[str, str]:
+    """KEY=VALUE items as a dict; an item without "=" continues the previous value (a list: stages=2,3)."""
+    out: dict[str, str] = {}
+    last = None
+    for item in items:
+        key, eq, value = item.partition("=")
+        if eq and key.strip():
+            last = key.strip()
+            out[last] = value.strip()
+        elif last is None:
+            raise ConfigError(None, f"{where}: {item!r} is not KEY=VALUE")
+        else:
+            out[last] += "," + item.strip()
+    return out
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean per-frame features (B, F)."""
-        return super().forward_features(x.transpose(1, 2))
+
+@dataclass(frozen=True)
+class TwoStreamOptions(TrainOptions):
+    """two-stream (the training options are the head's)."""
+
+    rgb_run: str | None = opt(None, "run folder of the RGB stream: any RGB preset's run, a transferred one too")
+    flow_run: str | None = opt(None, "run folder of the flow stream (a flow2p1d run)")
+    rgb: str = opt("clip3d", "without rgb_run: the RGB preset looked up among a compare's runs or trained here",
+                   choices=RGB_PRESETS)
+    rgb_set: tuple[str, ...] = opt((), "without rgb_run: options of the RGB stream trained here, KEY=VALUE items "
+                                       "(e.g. epochs=10,size=64); a compare run is reused only with exactly these")
+    flow_set: tuple[str, ...] = opt((), "without flow_run: options of the flow stream trained here, KEY=VALUE "
+                                        "items (e.g. epochs=10,num_flows=8)")
+    fusion: str = opt("average", "how the streams' features (or maps) combine", choices=tuple(FUSIONS))
+    level: str = opt("late", "late: penultimate features; mid: feature maps after stage fusion_stage, a 1x1 "
+                             "conv matching channels", choices=("late", "mid"))
+    fusion_stage: int = opt(1, "level=mid: the convolution stage (0-3) whose maps are fused", low=0, high=3)
+    head_hidden: int = opt(128, "units (late) or channels (mid) of the trainable head", low=4)
+    epochs: int = opt(10, "head training epochs (the schedule spans them)", low=1)
+
+    def check(self) -> None:
+        """fusion_stage only at level mid; rgb and the *_set options only for a stream that is not given."""
+        super().check()
+        if self.given("fusion_stage") and self.level != "mid":
+            raise ConfigError(None, "fusion_stage applies to level=mid only")
+        if self.rgb_run is not None and self.given("rgb"):
+            raise ConfigError(None, "rgb names the preset to find or train when rgb_run is not given; "
+                                    "rgb_run's own preset is used: drop one of them")
+        for run, items, name, preset in ((self.rgb_run, self.rgb_set, "rgb", self.rgb),
+                                         (self.flow_run, self.flow_set, "flow", FLOW_PRESET)):
+            if items and run is not None:
+                raise ConfigError(None, f"{name}_set applies to a stream trained here, not to {name}_run")
+            if items:
+                get_method(preset).Options.build(parse_items(items, f"{name}_set"), where=f"{name}_set ({preset})")
 
 
-class Given(nn.Module):
-    """Stands in for a frozen stream whose features or maps were computed beforehand: passes its input through."""
+@dataclass(frozen=True)
+class StreamRecord:
+    """One stream as config.json "extra" records it: enough to rebuild its network and its reader."""
 
-    def __init__(self, stream: nn.Module) -> None:
-        super().__init__()
-        self.num_features = stream.num_features
-        self.stage_channels = getattr(stream, "stage_channels", None)
-        self.pool = getattr(stream, "pool", None)
+    method: str
+    options: dict[str, Any]
+    num_classes: int
+    extra: dict[str, Any]
+    source: str  # "rgb_run" / "flow_run", "compare run 'LABEL'", or "trained here"
+    run: str  # the stream's run folder as given (its copy lies in the two-stream run's rgb/ or flow/)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The precomputed features."""
+    def preset_options(self) -> tuple[Preset, Options]:
+        """The stream's preset and validated options."""
+        preset = get_method(self.method)
+        return preset, preset.Options.restore(self.options, where=f"two-stream {self.method} stream")
+
+
+def stream_records(extra: dict[str, Any]) -> dict[str, StreamRecord]:
+    """{"rgb": ..., "flow": ...} from a run's extra."""
+    return {role: StreamRecord(**extra["streams"][role]) for role in ROLES}
+
+
+def fit_views(x: torch.Tensor, views: int | None) -> torch.Tensor:
+    """`views` views of x (V, ...): a short video's fewer views repeated cyclically, so every item stacks."""
+    if views is None or len(x) == views:
         return x
-
-    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
-        """The precomputed feature maps."""
-        return x
+    return x[torch.arange(views) % len(x)]
 
 
-def check_config(cfg: dict[str, Any]) -> None:
-    """ConfigError, before anything trains, for an unknown RGB stream, fusion or level."""
-    if cfg["rgb"] not in RGB_METHODS:
-        raise ConfigError(None, f"two-stream: rgb must be one of {', '.join(RGB_METHODS)}, not {cfg['rgb']!r}")
-    if cfg["fusion"] not in FUSIONS:
-        raise ConfigError(None, f"two-stream: fusion must be average, max, min or concat, not {cfg['fusion']!r}")
-    if cfg["fusion_level"] not in LEVELS:
-        raise ConfigError(None, f"two-stream: fusion_level must be late or mid, not {cfg['fusion_level']!r}")
-    if cfg["fusion_level"] == "mid" and cfg["rgb"] != "clip3d":
-        raise ConfigError(None, "two-stream: fusion_level=mid needs rgb=clip3d (both streams 3D feature maps)")
-    if not 0 <= int(cfg["fusion_stage"]) <= 3:
-        raise ConfigError(None, f"two-stream: fusion_stage must be 0-3, not {cfg['fusion_stage']!r}")
+def long_video_views(reader: Reader, train: bool) -> int | None:
+    """How many views a frame reader gives for a long video (None for a reader without an index plan)."""
+    plan = getattr(reader, "indices", None)
+    if plan is None:
+        return None
+    idx = np.asarray(plan(100_000, np.random.default_rng(0) if train else None))
+    return int(idx.shape[0]) if idx.ndim == 2 else 1
 
 
-def stream_plan(cfg: dict[str, Any], classes: list[str]) -> dict[str, dict[str, Any]]:
-    """Per role ("rgb", "flow"): the stream's method, its config, and the prior run to reuse (or None)."""
-    own = {k: v for k, v in cfg.items() if k not in (*TWO_STREAM_DEFAULTS, "prior_runs", "streams", "classes")}
-    plan = {}
-    for role, name in (("rgb", cfg["rgb"]), ("flow", FLOW2P1D.name)):
-        prior = (cfg.get("prior_runs") or {}).get(name)
-        scfg = None
-        if prior:
-            try:
-                scfg = json.loads((Path(prior) / "config.json").read_text())
-            except (OSError, ValueError):
-                scfg = None
-            if not isinstance(scfg, dict) or scfg.get("classes") != classes or scfg.get("method") != name:
-                prior, scfg = None, None  # not a usable run of this stream on these classes: train it here
-        scfg = {k: v for k, v in (scfg or {**own, "method": name}).items() if k != "prior_runs"}
-        plan[role] = {"method": name, "prior": str(prior) if prior else None, "config": scfg}
-    return plan
+@dataclass(frozen=True)
+class PairReader:
+    """One view per video: (rgb (1, V, ...), flow (1, 1, ...)), each stream's reader's output kept whole."""
+
+    rgb: Reader
+    flow: Reader
+    rgb_views: int | None
+
+    def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[tuple[torch.Tensor, ...], int]:
+        x_rgb, label = self.rgb(sample, rng)
+        x_flow, _ = self.flow(sample, rng)  # no flips (see the module docstring): both labels are sample's
+        return (fit_views(x_rgb, self.rgb_views)[None], x_flow[None]), label
 
 
-class MidFusion(TwoStreamFusion):
-    """TwoStreamFusion at level "mid" whose trainable part after the fused maps is the RGB stream's remaining
-    stages (a trainable copy; concat first halves the channels with a 1x1 conv), then pooling and the head."""
+@dataclass(frozen=True)
+class StreamPlan:
+    """Where a stream comes from, before anything is copied or trained: a finished run, or options to train."""
 
-    def __init__(self, rgb: nn.Module, flow: nn.Module, num_classes: int, mode: str, stage: int,
-                 rest: nn.Module) -> None:
-        super().__init__(rgb, flow, num_classes, mode, "mid", stage, hidden=rgb.num_features)
-        channels = rgb.stage_channels[stage]
-        reduce = [nn.Conv3d(2 * channels, channels, 1)] if mode == "concat" else []
-        self.fused = nn.Sequential(*reduce, *rest, nn.AdaptiveAvgPool3d(1), nn.Flatten())
-        for p in self.fused.parameters():
-            p.requires_grad_(True)
+    role: str
+    method: str
+    options: dict[str, Any]
+    source: str
+    run: Path | None = None  # None: trained here
+    extra: dict[str, Any] = field(default_factory=dict)  # the run's own extra (build needs it)
 
 
-def _fusion(rgb: nn.Module, flow: nn.Module, num_classes: int, cfg: dict[str, Any],
-            rgb_stages: nn.ModuleList | None = None) -> TwoStreamFusion:
-    """The fusion model; mid level copies the RGB stages after `fusion_stage` from rgb_stages (default rgb's)."""
-    mode, stage = FUSIONS[cfg["fusion"]], int(cfg["fusion_stage"])
-    if cfg["fusion_level"] == "mid":
-        rest = copy.deepcopy((rgb.stages if rgb_stages is None else rgb_stages)[stage + 1:])
-        return MidFusion(rgb, flow, num_classes, mode, stage, rest)
-    return TwoStreamFusion(rgb, flow, num_classes, mode, "late", stage, int(cfg["head_hidden"]))
-
-
-class TwoStream(NetMethod):
-    """Frozen RGB + flow streams, fused late (features) or mid (feature maps), with a small trainable head."""
+class TwoStream(Preset):
+    """Frozen RGB + flow streams fused late (features) or mid (stage maps); only the head trains."""
 
     name = "two-stream"
-    description = ("frozen rgb (clip3d|frame-cnn) + flow2p1d streams fused by average|max|min|concat "
-                   "(config fusion, fusion_level=late|mid), small trainable head")
+    description = ("frozen RGB (any RGB preset's run) + flow2p1d streams fused by average|max|min|concat, late "
+                   "or mid-level (1x1 conv), small trainable head")
     temporal = True
+    Options = TwoStreamOptions
+    streams_dir: Path | None = None  # set on the per-run copy that trains: build() loads the streams from it
 
-    def train(self, dataset: Any, run_dir: str | Path, config: dict[str, Any] | None = None) -> RunResult:
-        """Resolve the streams (prior runs or new), then NetMethod.train with this method's fit_model."""
-        cfg = {**DEFAULTS, **TWO_STREAM_DEFAULTS, **(config or {})}
-        check_config(cfg)
-        cfg["streams"] = stream_plan(cfg, list(dataset.classes))
-        cfg["classes"] = list(dataset.classes)
-        cfg.pop("prior_runs", None)  # the plan records what was reused; config.json stays self-contained
-        return super().train(dataset, run_dir, cfg)
+    def train(self, dataset: Any, run_dir: str | Path, config: Any = None, *, context: RunContext | None = None):
+        """As every preset, with build() loading the frozen streams from the copies prepare() puts in run_dir."""
+        bound = copy.copy(self)
+        bound.streams_dir = Path(run_dir)
+        return Preset.train(bound, dataset, run_dir, config, context=context)
 
-    def build(self, num_classes: int, cfg: dict[str, Any]) -> nn.Module:
-        plan = cfg["streams"]
-        rgb = get_method(plan["rgb"]["method"]).build(num_classes, plan["rgb"]["config"])
-        if plan["rgb"]["method"] != CLIP3D.name:
-            rgb = ClipFrames(num_classes, rgb)
-        flow = FLOW2P1D.build(num_classes, plan["flow"]["config"])
-        return _fusion(rgb, flow, num_classes, cfg)
+    def prepare(self, o: TwoStreamOptions, dataset: Any, run_dir: Path, context: RunContext) -> dict[str, Any]:
+        """Resolve both streams, check they fit the fusion, then copy or train them into run_dir/rgb, /flow."""
+        if self.streams_dir != run_dir:  # a programming error: build() would not load the trained streams
+            raise RuntimeError("two-stream trains through TwoStream.train, which binds run_dir for build()")
+        classes = list(dataset.classes)
+        plans = [self._plan(o, role, classes, context) for role in ROLES]
+        self._check_fusion(o, plans, len(classes))
+        records = {}
+        for plan in plans:
+            target = run_dir / plan.role
+            if plan.run is None:
+                self._train_stream(plan, dataset, target, context)
+            else:
+                copy_stream(plan.run, target)
+            rc = RunConfig.read(target)
+            if rc.classes != classes:
+                print(f"two-stream: the {plan.role} stream ({plan.run or target}) was trained on "
+                      f"{len(rc.classes)} other classes: its features are used, its classifier is not",
+                      file=sys.stderr)
+            records[plan.role] = asdict(StreamRecord(rc.method, rc.options, len(rc.classes), rc.extra, plan.source,
+                                                     str(plan.run) if plan.run is not None else str(target)))
+        return {"streams": records}
 
-    def inputs(self, paths: Sequence[str | Path], cfg: dict[str, Any], desc: str) -> tuple[np.ndarray, list[int],
-                                                                                          dict[str, str]]:
-        """A structured uint8 array with fields "rgb" (T, H, W, 3) and "flow" (L, H, W, 2), one row per path."""
-        plan = cfg["streams"]
-        rgb, kept_rgb, errors = get_method(plan["rgb"]["method"]).inputs(paths, plan["rgb"]["config"], desc)
-        flow, kept_flow, flow_errors = FLOW2P1D.inputs(paths, plan["flow"]["config"], desc)
-        at_rgb = {p: j for j, p in enumerate(kept_rgb)}
-        at_flow = {p: j for j, p in enumerate(kept_flow)}
-        kept = [p for p in kept_rgb if p in at_flow]
-        out = np.zeros(len(kept), np.dtype([("rgb", np.uint8, rgb.shape[1:]), ("flow", np.uint8, flow.shape[1:])]))
-        out["rgb"] = rgb[[at_rgb[p] for p in kept]]
-        out["flow"] = flow[[at_flow[p] for p in kept]]
-        return out, kept, {**flow_errors, **errors}
+    def _plan(self, o: TwoStreamOptions, role: str, classes: list[str], context: RunContext) -> StreamPlan:
+        """A given run, else a matching compare run, else options to train with."""
+        given = o.rgb_run if role == "rgb" else o.flow_run
+        if given is not None:
+            rc = stream_config(Path(given), role)
+            return StreamPlan(role, rc.method, rc.options, f"{role}_run", Path(given), rc.extra)
+        method = o.rgb if role == "rgb" else FLOW_PRESET
+        items = parse_items(o.rgb_set if role == "rgb" else o.flow_set, f"{role}_set")
+        options = get_method(method).Options.build({**{k: getattr(o, k) for k in INHERITED}, **items},
+                                                   where=f"{role}_set ({method})").to_dict()
+        found = find_prior(context.prior_runs, method, classes, options if items else None)
+        if found is not None:
+            label, run = found
+            print(f"two-stream: {role} stream from compare run {label!r} ({run})", file=sys.stderr)
+            rc = RunConfig.read(run)
+            return StreamPlan(role, method, rc.options, f"compare run {label!r}", run, rc.extra)
+        return StreamPlan(role, method, options, "trained here")
 
-    def batch(self, arrays: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
-        # no augmentation: the streams are frozen and the head trains on features computed once
-        return CLIP3D.batch(np.ascontiguousarray(arrays["rgb"]), None)[0], flow_tensor(arrays["flow"])
+    def _check_fusion(self, o: TwoStreamOptions, plans: list[StreamPlan], num_classes: int) -> None:
+        """ConfigError, before any stream trains, when a stream cannot take part in the chosen fusion."""
+        nets = []
+        for plan in plans:
+            preset = get_method(plan.method)
+            so = preset.Options.restore(plan.options, where=f"two-stream {plan.method} stream")
+            nets.append(StreamViews(preset.build(so, num_classes, plan.extra)))
+        if o.level == "mid":
+            for plan, net in zip(plans, nets):
+                if net.stage_channels is None:
+                    raise ConfigError(None, f"level=mid needs convolution stages in the {plan.role} stream "
+                                            f"(resnet-small, r2plus1d-small or i3d/nonlocal on them); this "
+                                            f"{plan.method} network has none: use level=late")
+        TwoStreamFusion(*nets, 2, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
 
-    def fit_model(self, model: nn.Module, train: tuple[np.ndarray, np.ndarray],
-                  val: tuple[np.ndarray, np.ndarray] | None, cfg: dict[str, Any],
-                  run_dir: Path) -> list[dict[str, Any]]:
-        """Get both streams into the model, compute their frozen features once, train the fusion head on them."""
-        history: list[dict[str, Any]] = []
-        for role, target in (("rgb", model.rgb), ("flow", model.flow)):
-            stream, stream_history = self._stream(cfg["streams"][role], role, train, val, cfg["classes"],
-                                                  run_dir / role)
-            (target.body if isinstance(target, ClipFrames) else target).load_state_dict(stream.state_dict())
-            history += [dict(h, stage=role) for h in stream_history]
-        n = len(train[1])
-        feats = self._features(model, train[0], cfg)
-        if val is not None and len(val[1]):
-            # one table of train then val features; the Trainer's items are row numbers into it
-            feats = tuple(torch.cat(pair) for pair in zip(feats, self._features(model, val[0], cfg)))
-        # mid level: the head's copy of the remaining RGB stages starts from the trained stream's weights
-        head = _fusion(Given(model.rgb), Given(model.flow), len(cfg["classes"]), cfg,
-                       getattr(model.rgb, "stages", None))
+    def _train_stream(self, plan: StreamPlan, dataset: Any, target: Path, context: RunContext) -> None:
+        if len(getattr(dataset, "parts", None) or []) > 1:
+            raise ConfigError(None, f"two-stream on several datasets needs a trained {plan.role} stream: give "
+                                    f"{plan.role}_run (a stream trained jointly has no single feature head)")
+        print(f"two-stream: training the {plan.role} stream ({plan.method}) into {target}", file=sys.stderr)
+        inner = RunContext(resume=context.resume, progress=context.progress, dataset_record=context.dataset_record)
+        preset = get_method(plan.method)
+        preset.train(dataset, target, preset.Options.restore(plan.options, where=f"{plan.role}_set"), context=inner)
 
-        def make_inputs(rows: np.ndarray, rng: np.random.Generator | None) -> tuple[torch.Tensor, ...]:
-            idx = torch.from_numpy(np.asarray(rows, dtype=np.int64))
-            return tuple(part[idx] for part in feats)
+    def build(self, o: TwoStreamOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
+        """TwoStreamFusion over the two streams: loaded from run_dir while training, else built (weights follow)."""
+        nets = []
+        for role, record in stream_records(extra).items():
+            if self.streams_dir is not None:
+                net = load_run(self.streams_dir / role)[1]
+            else:
+                preset, so = record.preset_options()
+                net = preset.build(so, record.num_classes, record.extra)
+            nets.append(StreamViews(net))
+        return TwoStreamFusion(*nets, num_classes, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
 
-        head_cfg = {**cfg, "epochs": int(cfg["head_epochs"]), "lr": float(cfg["head_lr"])}
-        vrows = None if val is None or not len(val[1]) else (np.arange(n, n + len(val[1])), val[1])
-        head_history = fit_arrays(head, make_inputs, (np.arange(n), train[1]), vrows, head_cfg, run_dir / "head")
-        # the head's parameter names (match, fused, head) are the full model's; its streams stay as loaded
-        model.load_state_dict(head.state_dict(), strict=False)
-        return history + [dict(h, stage="head") for h in head_history]
+    def reader(self, o: TwoStreamOptions, classes: list[str], train: bool, run_dir: Path,
+               extra: dict[str, Any]) -> PairReader:
+        """Each stream's own reader (flips off, see the module docstring), paired."""
+        readers = []
+        for role, record in stream_records(extra).items():
+            preset, so = record.preset_options()
+            if "flip" in so.names():
+                so = so.replace(flip=False)
+            readers.append(preset.reader(so, classes, train, run_dir / role, record.extra))
+        return PairReader(readers[0], readers[1], long_video_views(readers[0], train))
 
-    def _stream(self, entry: dict[str, Any], role: str, train: tuple[np.ndarray, np.ndarray],
-                val: tuple[np.ndarray, np.ndarray] | None, classes: list[str],
-                out_dir: Path) -> tuple[nn.Module, list[dict[str, Any]]]:
-        """Load the prior run (copying its files into out_dir) or train the stream into out_dir."""
-        method = get_method(entry["method"])
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if entry["prior"]:
-            stream, _ = method.load(entry["prior"])
-            for name in ("model.safetensors", "config.json"):
-                tmp = out_dir / f"{name}.tmp"
-                shutil.copyfile(Path(entry["prior"]) / name, tmp)
-                tmp.replace(out_dir / name)
-            return stream, []
-        stream = method.build(len(classes), entry["config"])
-        part = (np.ascontiguousarray(train[0][role]), train[1])
-        vpart = None if val is None else (np.ascontiguousarray(val[0][role]), val[1])
-        stream_history = method.fit_model(stream, part, vpart, dict(entry["config"]), out_dir)
-        method.save(stream, out_dir, classes, entry["config"])
-        return stream, stream_history
+    def check_sample(self, o: TwoStreamOptions, run_dir: Path, extra: dict[str, Any]):
+        """Both streams' checks (the flow stream computes and caches the flow)."""
+        checks = []
+        for role, record in stream_records(extra).items():
+            preset, so = record.preset_options()
+            checks.append(preset.check_sample(so, run_dir / role, record.extra))
 
-    @torch.no_grad()
-    def _features(self, model: nn.Module, arrays: np.ndarray, cfg: dict[str, Any]) -> tuple[torch.Tensor, ...]:
-        """Frozen stream outputs for every training item: pooled features (late) or stage maps (mid)."""
-        model.eval()
-        stage, late = int(cfg["fusion_stage"]), cfg["fusion_level"] == "late"
-        parts_a, parts_b = [], []
-        for s in range(0, len(arrays), 32):
-            x_rgb, x_flow = self.batch(arrays[s:s + 32], None)
-            parts_a.append(model.rgb.forward_features(x_rgb) if late else model.rgb.forward_maps(x_rgb, stage))
-            parts_b.append(model.flow.forward_features(x_flow) if late else model.flow.forward_maps(x_flow, stage))
-        return torch.cat(parts_a), torch.cat(parts_b)
+        def check(sample: Sample) -> None:
+            probe(sample.path)
+            for c in checks:
+                if c is not None:
+                    c(sample)
+        return check
+
+
+def stream_config(run: Path, role: str) -> RunConfig:
+    """The config of a given stream run; ConfigError when it is not a finished run of a preset for `role`."""
+    rc = RunConfig.read(run)
+    allowed = RGB_PRESETS if role == "rgb" else (FLOW_PRESET,)
+    if rc.method not in allowed:
+        raise ConfigError(run, f"{role}_run must be a run of {', '.join(allowed)}, not of {rc.method}")
+    if rc.datasets:
+        raise ConfigError(run, f"{role}_run is a joint run (one head per dataset); use a single-dataset run")
+    if not (run / WEIGHTS).is_file():
+        raise CheckpointError(run / WEIGHTS, "missing: the run did not finish")
+    return rc
+
+
+def find_prior(prior_runs: dict[str, Path], method: str, classes: list[str],
+               options: dict[str, Any] | None) -> tuple[str, Path] | None:
+    """(label, folder) of the first compare run of `method` on `classes` (with exactly `options` when given);
+    the streams inside an earlier two-stream run count too. None when there is none."""
+    for label, run in prior_runs.items():
+        run = Path(run)
+        candidates = [(label, run)]
+        if RunConfig.read(run).method == TwoStream.name:
+            candidates += [(f"{label}/{role}", run / role) for role in ROLES if (run / role / CONFIG).is_file()]
+        for name, path in candidates:
+            rc = RunConfig.read(path)
+            if rc.method != method or rc.classes != classes or rc.datasets or not (path / WEIGHTS).is_file():
+                continue
+            if options is None or _same(rc.options, options):
+                return name, path
+    return None
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {k: v for k, v in a.items() if k not in RUNTIME} == {k: v for k, v in b.items() if k not in RUNTIME}
+
+
+def copy_stream(source: Path, target: Path) -> None:
+    """The stream's weights and config into target (atomically); earlier run files there are removed first."""
+    target.mkdir(parents=True, exist_ok=True)
+    if source.resolve() == target.resolve():
+        return  # the stream already lives in this run folder (a rerun given its own copy)
+    for name in RUN_FILES:
+        (target / name).unlink(missing_ok=True)
+    for name in (WEIGHTS, CONFIG):
+        tmp = target / f".{name}.tmp"
+        shutil.copyfile(source / name, tmp)
+        tmp.replace(target / name)
 
 
 TWO_STREAM = register_method(TwoStream())

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actionlab.errors import ConfigError
-from actionlab.models.base import Classifier
+from actionlab.models.base import Classifier, StagedClassifier
 from actionlab.models.registry import create_model, register_model
 
 
@@ -71,19 +71,75 @@ def _fuse(a: torch.Tensor, b: torch.Tensor, mode: str) -> torch.Tensor:
     return {"avg": lambda: (a + b) / 2, "max": lambda: torch.maximum(a, b), "min": lambda: torch.minimum(a, b)}[mode]()
 
 
+class StreamViews(nn.Module):
+    """A trained stream on inputs with a views axis (B, V, ...): its features, or its maps after a stage,
+    averaged over the V views (frame-cnn's test frames, a clip preset's test clips; V = 1 for one clip).
+
+    Stage maps come from the stream's StagedClassifier: the network itself (resnet-small, r2plus1d-small), or its
+    `body` (i3d inflated from resnet-small; frame-fusion and lrcn apply it per frame, and the per-frame maps are
+    averaged over frames too, the LSTM of lrcn coming after any stage). Other networks have no maps
+    (`stage_channels` None): late fusion only.
+    """
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.num_features = net.num_features
+        self.per_frame = isinstance(net, (FrameFusion, LRCN))
+        # a path, not a module attribute: a second reference would duplicate the weights in the state dict
+        self.staged_path = "" if isinstance(net, StagedClassifier) else \
+            "body" if isinstance(getattr(net, "body", None), StagedClassifier) else None
+        staged = self._staged()
+        self.stage_channels = None if staged is None else list(staged.stage_channels)
+        self.map_dims = None if staged is None else 3 if isinstance(staged.pool, nn.AdaptiveAvgPool3d) else 2
+
+    def _staged(self) -> StagedClassifier | None:
+        return None if self.staged_path is None else self.net.get_submodule(self.staged_path)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over views of the stream's pooled features: (B, V, ...) -> (B, num_features)."""
+        b, v = x.shape[:2]
+        return self.net.forward_features(x.flatten(0, 1)).view(b, v, -1).mean(1)
+
+    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """Mean over views (and frames, per-frame streams) of the maps after stage `upto`: (B, C, [T,] H, W)."""
+        b, x = x.shape[0], x.flatten(0, 1)
+        if self.per_frame:
+            x = x.flatten(0, 1)  # (B*V*T, 3, S, S): the 2D body sees single frames
+        maps = self._staged().forward_maps(x, upto)
+        return maps.view(b, -1, *maps.shape[1:]).mean(1)
+
+
+def _map_dims(stream: nn.Module) -> int:
+    """2 or 3: the spatial(-temporal) dimensions of a stream's stage maps."""
+    dims = getattr(stream, "map_dims", None)
+    return dims if dims is not None else 3 if isinstance(getattr(stream, "pool", None), nn.AdaptiveAvgPool3d) else 2
+
+
+def _resize(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """Maps resized to `size`: averaged down when every dimension shrinks (no aliasing), else nearest."""
+    if x.shape[2:] == size:
+        return x
+    if all(s <= t for s, t in zip(size, x.shape[2:])):
+        return F.adaptive_avg_pool3d(x, size) if x.dim() == 5 else F.adaptive_avg_pool2d(x, size)
+    return F.interpolate(x, size=size, mode="nearest")
+
+
 class TwoStreamFusion(Classifier):
     """Fuse an RGB and a flow stream (frozen by default) with a small trainable head; call as model(rgb, flow).
 
-    level="late" fuses pooled features; level="mid" fuses feature maps after stage `stage` (streams need
-    `forward_maps` and `stage_channels`), a 1x1 conv matching the flow channels to the RGB ones.
+    level="late" fuses pooled features, a linear layer matching the flow width to the RGB one; level="mid" fuses
+    feature maps after stage `stage` (streams need `forward_maps` and `stage_channels`), a 1x1 conv matching the
+    flow channels to the RGB ones. 3D flow maps against 2D RGB maps (a frame-based RGB stream) are averaged over
+    time first; flow maps are resized to the RGB maps' size.
     """
 
     def __init__(self, rgb: nn.Module, flow: nn.Module, num_classes: int, mode: str = "avg", level: str = "late",
                  stage: int = 2, hidden: int = 128, freeze_streams: bool = True, dropout: float = 0.0) -> None:
         if mode not in _MODES or level not in ("late", "mid"):
             raise ConfigError(None, f"two-stream: mode must be one of {_MODES} and level 'late' or 'mid'")
-        if level == "mid" and not (hasattr(rgb, "forward_maps") and hasattr(flow, "forward_maps")):
-            raise ConfigError(None, "two-stream level='mid' needs streams with forward_maps (resnet-small, r2plus1d-small)")
+        if level == "mid":
+            _check_maps(rgb, flow, stage)
         super().__init__(None, hidden, num_classes, dropout)
         self.rgb, self.flow, self.mode, self.level, self.stage = rgb, flow, mode, level, stage
         self.freeze_streams = freeze_streams
@@ -95,9 +151,10 @@ class TwoStreamFusion(Classifier):
             self.fused = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(inplace=True))
         else:
             c_rgb, c_flow = rgb.stage_channels[stage], flow.stage_channels[stage]
-            conv = nn.Conv3d if isinstance(rgb.pool, nn.AdaptiveAvgPool3d) else nn.Conv2d
-            bn = nn.BatchNorm3d if conv is nn.Conv3d else nn.BatchNorm2d
-            pool = nn.AdaptiveAvgPool3d(1) if conv is nn.Conv3d else nn.AdaptiveAvgPool2d(1)
+            three_d = _map_dims(rgb) == 3
+            conv = nn.Conv3d if three_d else nn.Conv2d
+            bn = nn.BatchNorm3d if three_d else nn.BatchNorm2d
+            pool = nn.AdaptiveAvgPool3d(1) if three_d else nn.AdaptiveAvgPool2d(1)
             self.match = conv(c_flow, c_rgb, 1)
             width = c_rgb * (2 if mode == "concat" else 1)
             self.fused = nn.Sequential(conv(width, hidden, 3, padding=1), bn(hidden), nn.ReLU(inplace=True),
@@ -117,10 +174,22 @@ class TwoStreamFusion(Classifier):
             a, b = self.rgb.forward_features(rgb), self.match(self.flow.forward_features(flow))
         else:
             a = self.rgb.forward_maps(rgb, self.stage)
-            b = self.match(self.flow.forward_maps(flow, self.stage))
-            if b.shape[2:] != a.shape[2:]:
-                b = F.interpolate(b, size=a.shape[2:], mode="nearest")
+            b = self.flow.forward_maps(flow, self.stage)
+            if b.dim() == a.dim() + 1:
+                b = b.mean(2)  # 3D flow maps against 2D RGB maps: the motion of the whole window at each place
+            b = _resize(self.match(b), a.shape[2:])
         return self.fused(_fuse(a, b, self.mode))
+
+
+def _check_maps(rgb: nn.Module, flow: nn.Module, stage: int) -> None:
+    """ConfigError unless both streams have stage maps with a stage `stage`."""
+    for role, stream in (("rgb", rgb), ("flow", flow)):
+        channels = getattr(stream, "stage_channels", None)
+        if not hasattr(stream, "forward_maps") or channels is None:
+            raise ConfigError(None, f"two-stream level='mid' needs convolution stages in the {role} stream "
+                                    "(resnet-small, r2plus1d-small, i3d on resnet-small); use level='late'")
+        if not 0 <= stage < len(channels):
+            raise ConfigError(None, f"two-stream: fusion stage must be 0-{len(channels) - 1}, not {stage}")
 
 
 @register_model(name="two-stream")

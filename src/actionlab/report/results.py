@@ -33,6 +33,8 @@ def _check_method(i: int, method: Any, num_classes: int, where: str | None) -> N
     if not isinstance(method.get("name"), str):
         raise ConfigError(where, f"methods[{i}] is missing the key 'name'")
     name = method["name"]
+    if method.get("method") is not None and not isinstance(method["method"], str):
+        raise ConfigError(where, f"method {name!r}: 'method' must be the preset's name")
     if "top1" not in method:
         raise ConfigError(where, f"method {name!r} is missing the key 'top1'")
     for key in _NUMBERS:
@@ -70,6 +72,9 @@ def validate_results(results: Any, path: str | Path | None = None) -> dict:
         raise ConfigError(path, "'failed' must be an object of method -> reason")
     for i, method in enumerate(methods):
         _check_method(i, method, len(dataset["classes"]), None if path is None else str(path))
+    names = [m["name"] for m in methods]
+    if len(set(names)) < len(names):  # entries are keyed by their label ("name"); the report looks them up by it
+        raise ConfigError(path, f"method names repeat: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
     return results
 
 

@@ -118,10 +118,9 @@ class Trainer:
         loader_gen = torch.Generator()
         # workers are started anew each epoch (not persistent) so they see the dataset's set_epoch
         loading = {"num_workers": cfg.num_workers, "collate_fn": collate_fn, "pin_memory": device.type == "cuda"}
-        train_loader = DataLoader(train_data, cfg.batch_size, shuffle=True, generator=loader_gen,
-                                  drop_last=len(train_data) > cfg.batch_size, **loading)
+        train_loader = _loader(train_data, cfg.batch_size, True, loader_gen, loading)
         val_loader = None if val_data is None or len(val_data) == 0 else \
-            DataLoader(val_data, cfg.batch_size, **loading)
+            _loader(val_data, cfg.batch_size, False, None, loading)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         writer = _tensorboard(run_dir) if cfg.tensorboard else None
         for epoch in range(start, cfg.epochs):
@@ -222,6 +221,16 @@ class Trainer:
             raise CheckpointError(path, f"cannot resume from this state ({type(exc).__name__}: {str(exc)[:120]});"
                                   " delete it to start over") from exc
         return history, state["best"], state["bad_epochs"], state["epoch"] + 1
+
+
+def _loader(data: Dataset, batch_size: int, train: bool, generator, loading: dict) -> DataLoader:
+    """Shuffled batches (training) or in order; a dataset may define its own batches (joint training)."""
+    make = getattr(data, "batch_sampler", None)
+    batches = make(batch_size, train) if callable(make) else None
+    if batches is not None:
+        return DataLoader(data, batch_sampler=batches, **loading)
+    return DataLoader(data, batch_size, shuffle=train, generator=generator,
+                      drop_last=train and len(data) > batch_size, **loading)
 
 
 def _score(stats: EpochStats, monitor: str) -> float:

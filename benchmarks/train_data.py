@@ -1,0 +1,127 @@
+"""Streaming training data: memory does not grow with the dataset, and decoding keeps up with the network.
+
+    .venv/bin/python benchmarks/train_data.py [--small 200 --large 800] [--steps 24]
+
+1. Peak RSS (main process + DataLoader workers, sampled every 0.1 s) of `actionlab train --method clip3d`
+   for one epoch on a synthetic folder dataset of `--small` vs `--large` videos. Goal: large / small <= 1.15.
+2. Training throughput of clip3d at 16 x 112^2: clips/s of the streaming pipeline (decode in DataLoader workers,
+   new random positions per item) vs the same Trainer steps on the same clips preloaded as tensors, both in this
+   process, interleaved. Goal: streaming / preloaded >= 0.85.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants (MiB), from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def peak_train_rss(root: Path, out: Path) -> float:
+    """Peak tree RSS of one `actionlab train` epoch of clip3d on `root`."""
+    cmd = [sys.executable, "-m", "actionlab", "train", "--dataset", f"folder:{root}", "--method", "clip3d",
+           "--out", str(out), "--epochs", "1", "--frames", "8", "--size", "64"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_mb(proc.pid))
+        time.sleep(0.1)
+    if proc.returncode:
+        raise SystemExit(f"train failed on {root} (exit {proc.returncode})")
+    return peak
+
+
+class Preloaded(Dataset):
+    """The same items as the streaming dataset, decoded once beforehand."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        return self.items[i]
+
+
+def throughput(root: Path, steps: int, rounds: int) -> tuple[float, float]:
+    """(streaming clips/s, preloaded clips/s), medians over interleaved rounds of `steps` batches each."""
+    from actionlab.data import dataset_from_spec
+    from actionlab.methods import get_method
+    from actionlab.methods.inputs import VideoItems, collate_views
+    from actionlab.methods.pipeline import train_config
+    from actionlab.methods.preset import RunContext
+    from actionlab.training import Trainer
+
+    ds = dataset_from_spec(f"folder:{root}")
+    preset = get_method("clip3d")
+    o = preset.options({"frames": 16, "size": 112, "batch_size": 8, "workers": 2, "epochs": 1})
+    reader = preset.reader(o, ds.classes, True, root, {})
+    samples = ds.train[: steps * o.batch_size]
+    streaming = VideoItems(samples, reader, train=True, seed=0)
+    preloaded = Preloaded([streaming[i] for i in range(len(streaming))])
+    torch.manual_seed(0)
+    model = preset.build(o, len(ds.classes), {})
+    rates: dict[str, list[float]] = {"stream": [], "preload": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for name, data, workers in (("stream", streaming, 2), ("preload", preloaded, 0)):
+                cfg = train_config(o.replace(workers=workers, seed=r), RunContext(progress=False))
+                cfg.tensorboard = False
+                t0 = time.perf_counter()
+                Trainer(cfg).fit(model, data, None, Path(tmp) / f"{name}{r}", collate_fn=collate_views,
+                                 save_fn=lambda m, i: None)
+                rates[name].append(len(samples) / (time.perf_counter() - t0))
+    return float(np.median(rates["stream"])), float(np.median(rates["preload"]))
+
+
+def main() -> None:
+    """Generate the data, measure, print the ratios."""
+    from actionlab.synth import generate
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=200, help="videos of the small dataset")
+    parser.add_argument("--large", type=int, default=800, help="videos of the large dataset")
+    parser.add_argument("--steps", type=int, default=12, help="batches of 8 clips per throughput round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="train_data_"))
+    os.environ.setdefault("ACTIONLAB_CACHE", str(work / "cache"))
+    roots = {n: generate(work / f"set{n}", num_clips_per_class=max(1, n // 14), size=112, seed=n)
+             for n in (args.small, args.large)}
+    rss = {n: peak_train_rss(root, work / f"run{n}") for n, root in roots.items()}
+    ratio = rss[args.large] / rss[args.small]
+    print(f"peak RSS of train: {rss[args.small]:.0f} MiB ({args.small} videos) vs {rss[args.large]:.0f} MiB "
+          f"({args.large} videos): ratio {ratio:.3f} (goal <= 1.15) {'OK' if ratio <= 1.15 else 'MISSED'}")
+    stream, preload = throughput(roots[args.large], args.steps, args.rounds)
+    ratio = stream / preload
+    print(f"clip3d 16x112^2 training: streaming {stream:.2f} clips/s, preloaded {preload:.2f} clips/s: ratio "
+          f"{ratio:.3f} (goal >= 0.85) {'OK' if ratio >= 0.85 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "train_data"
+    main()
