@@ -174,3 +174,28 @@ def test_joint_training_keeps_each_datasets_labels_and_head(tiny, tmp_path):
     pred = get_method("clip3d").predict(tmp_path / "j", [tiny.test[0].path])
     scores = pred.scores[str(tiny.test[0].path)]
     assert len(scores) == len(tiny.classes) + 5 and abs(scores.sum() - 1) < 1e-4
+
+
+def test_a_broken_training_video_is_skipped_and_listed(tiny, tmp_path):
+    from actionlab.data.dataset import Sample
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
+    ds = dataclasses.replace(tiny, train=[*tiny.train, Sample(broken, 0)])
+    result = get_method("clip3d").train(ds, tmp_path / "b", {**TINY, "width": 8, "frames": 3, "epochs": 1},
+                                        context=QUIET)
+    assert str(broken) in result.metrics["skipped"]
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["dataset"]["num_train"] == len(tiny.train)
+
+
+def test_augmentation_options_change_the_training_input(tiny, tmp_path):
+    preset = get_method("clip3d")
+    sample = tiny.train[0]
+    plain = preset.options({"frames": 2, "size": 32, "flip": False, "color": False, "shift": 0})
+    rotated = preset.options({"frames": 2, "size": 32, "flip": False, "color": False, "shift": 0, "rotation": 30})
+    read = [preset.reader(o, tiny.classes, True, tmp_path, {})(sample, np.random.default_rng(0))[0]
+            for o in (plain, rotated)]
+    assert read[0].shape == read[1].shape and not torch.allclose(read[0], read[1])
+    flip_map = preset.reader(preset.options({}), tiny.classes, True, tmp_path, {}).augment.label_flip
+    left, right = tiny.classes.index("walk_left"), tiny.classes.index("walk_right")
+    assert flip_map[left] == right and flip_map[right] == left

@@ -107,9 +107,17 @@ def _check_prefixed(entries: Sequence[Entry], declared: dict[str, set[str]],
                                         "give --seed (or seed=N) for every method")
 
 
-def compare(dataset: Any, plan: ComparePlan, out: str | Path, *, dataset_record: Any = None, resume: bool = False,
+def compare(dataset: Any, plan: ComparePlan | str | Sequence[str], out: str | Path,
+            options: Mapping[str, Any] | None = None, *, dataset_record: Any = None, resume: bool = False,
             progress: bool = True, dataset_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train (or, with resume, keep) every label's run under out/LABEL; write and return the results dict."""
+    """Train (or, with resume, keep) every label's run under out/LABEL; write and return the results dict.
+
+    `plan` may be a `[LABEL=]METHOD,...` string or list, with `options` for every method that declares them.
+    """
+    if not isinstance(plan, ComparePlan):
+        plan = plan_options(parse_methods(plan), options)
+    elif options:
+        raise ConfigError(None, "compare: give options either in the plan or as `options`, not both")
     from actionlab.methods.runs import DatasetRecord, run_lock
     from actionlab.report import write_report, write_results_json
 

@@ -25,7 +25,7 @@ class TrainOptions(Options):
 
     epochs: int = opt(20, "training epochs (the schedule spans them)", low=1)
     batch_size: int = opt(16, "samples per optimisation step", low=1)
-    lr: float = opt(3e-3, "peak learning rate", low=1e-12)
+    lr: float = opt(1e-3, "peak learning rate", low=1e-12)
     optimizer: str = opt("adamw", "optimiser", choices=OPTIMIZERS)
     weight_decay: float = opt(1e-4, "weight decay", low=0)
     schedule: str = opt("cosine", "per-epoch learning-rate schedule", choices=SCHEDULES)
