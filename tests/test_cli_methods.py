@@ -63,7 +63,7 @@ def test_methods_name_prints_options_with_defaults(capsys):
     assert out[0].startswith("clip3d (temporal): ")
     rows = {line.split()[0]: line.split() for line in out[2:]}
     assert rows["width"][1:3] == ["int", "16"] and rows["frames"][1:3] == ["int", "8"]
-    assert rows["lr"][1:3] == ["float", "0.003"] and "first stage" in " ".join(rows["width"])
+    assert rows["lr"][1:3] == ["float", "0.001"] and "first stage" in " ".join(rows["width"])
     assert rows["early_stopping"][1:5] == ["int", "|", "None", "null"]
     assert main(["methods", "nope"]) == 2 and "unknown method" in _one_line_error(capsys)
 

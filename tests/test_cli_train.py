@@ -46,7 +46,7 @@ def test_train_prints_summary_and_records_given_options(run):
     assert config["method"] == "clip3d" and config["label"] == "clip3d"
     o = config["options"]
     assert (o["epochs"], o["frames"], o["size"], o["width"], o["seed"], o["workers"]) == (1, 4, 32, 8, 3, 0)
-    assert o["lr"] == 3e-3 and o["batch_size"] == 16  # not given: the preset's defaults
+    assert o["lr"] == 1e-3 and o["batch_size"] == 16  # not given: the preset's defaults
     ds = config["dataset"]
     assert ds["specs"] and ds["specs"][0].startswith("folder:") and ds["seed"] == 3 and ds["num_test"] == 14
 

@@ -28,7 +28,7 @@ def test_compare_labels_failures_report_and_resume(tmp_path, capsys):
                 "params", "model_mb", "history"} <= set(m)
         assert (out / m["name"] / "model.safetensors").is_file()
     options = {label: json.loads((out / label / "config.json").read_text())["options"] for label in "ab"}
-    assert (options["a"]["lr"], options["b"]["lr"]) == (3e-3, 0.01)
+    assert (options["a"]["lr"], options["b"]["lr"]) == (1e-3, 0.01)
     html = (out / "report.html").read_text()
     assert "<h3>a</h3>" in html and "<h3>b</h3>" in html and "data:image/png;base64" in html
     table = capsys.readouterr().out

@@ -85,13 +85,14 @@ def _keep_best(path: Path):
     return save
 
 
-def build_model(preset: Preset, o: Options, classes: list[str], extra: dict[str, Any],
+def build_model(preset: Preset, o: Options, classes: list[str], run_dir: Path, extra: dict[str, Any],
                 parts: list[dict[str, Any]]) -> tuple[nn.Module, str | None, list, list]:
     """(model, init report line, optimiser param groups, frozen params): built, initialised, made joint
     (one head per dataset) when `parts` has several datasets, then frozen as the options say."""
     from actionlab.methods import transfer
 
     model = preset.build(o, len(classes), extra)
+    preset.start(model, o, run_dir, extra)
     line, loaded = None, None
     if getattr(o, "init", None):
         report = transfer.init_weights(model, o.init, classes=classes)
@@ -121,7 +122,7 @@ def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: 
             raise DatasetError(run_dir, f"no readable training video (first: {first[0]}: {first[1]})")
         parts = joint_parts(dataset)
         torch.manual_seed(o.seed)
-        model, init_line, groups, frozen = build_model(preset, o, classes, extra, parts)
+        model, init_line, groups, frozen = build_model(preset, o, classes, run_dir, extra, parts)
         record = _record(dataset, o, context, len(train), len(val), val_source, fraction)
         rc = RunConfig(preset.name, classes, o.to_dict(), record, context.label or preset.name, init_line,
                        datasets=parts, extra=extra)

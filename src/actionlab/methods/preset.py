@@ -54,6 +54,10 @@ class Preset(Method):
         """A fresh network."""
         raise NotImplementedError
 
+    def start(self, model: nn.Module, o: Options, run_dir: Path, extra: dict[str, Any]) -> None:
+        """Weights a preset brings itself, loaded into a freshly built network before training (two-stream:
+        its trained streams); `init` and `freeze` come after."""
+
     def reader(self, o: Options, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]) -> Reader:
         """How one sample becomes model inputs (views axis first); train=True draws random positions."""
         raise NotImplementedError

@@ -29,7 +29,6 @@ only the head trains, the frozen streams' forward pass being recomputed on each 
 
 from __future__ import annotations
 
-import copy
 import shutil
 import sys
 from dataclasses import asdict, dataclass, field
@@ -187,18 +186,8 @@ class TwoStream(Preset):
                    "or mid-level (1x1 conv), small trainable head")
     temporal = True
     Options = TwoStreamOptions
-    streams_dir: Path | None = None  # set on the per-run copy that trains: build() loads the streams from it
-
-    def train(self, dataset: Any, run_dir: str | Path, config: Any = None, *, context: RunContext | None = None):
-        """As every preset, with build() loading the frozen streams from the copies prepare() puts in run_dir."""
-        bound = copy.copy(self)
-        bound.streams_dir = Path(run_dir)
-        return Preset.train(bound, dataset, run_dir, config, context=context)
-
     def prepare(self, o: TwoStreamOptions, dataset: Any, run_dir: Path, context: RunContext) -> dict[str, Any]:
         """Resolve both streams, check they fit the fusion, then copy or train them into run_dir/rgb, /flow."""
-        if self.streams_dir != run_dir:  # a programming error: build() would not load the trained streams
-            raise RuntimeError("two-stream trains through TwoStream.train, which binds run_dir for build()")
         classes = list(dataset.classes)
         plans = [self._plan(o, role, classes, context) for role in ROLES]
         self._check_fusion(o, plans, len(classes))
@@ -261,16 +250,18 @@ class TwoStream(Preset):
         preset.train(dataset, target, preset.Options.restore(plan.options, where=f"{plan.role}_set"), context=inner)
 
     def build(self, o: TwoStreamOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        """TwoStreamFusion over the two streams: loaded from run_dir while training, else built (weights follow)."""
+        """TwoStreamFusion over the two streams' networks (their weights: start() in training, the run's file
+        at predict time)."""
         nets = []
-        for role, record in stream_records(extra).items():
-            if self.streams_dir is not None:
-                net = load_run(self.streams_dir / role)[1]
-            else:
-                preset, so = record.preset_options()
-                net = preset.build(so, record.num_classes, record.extra)
-            nets.append(StreamViews(net))
+        for record in stream_records(extra).values():
+            preset, so = record.preset_options()
+            nets.append(StreamViews(preset.build(so, record.num_classes, record.extra)))
         return TwoStreamFusion(*nets, num_classes, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
+
+    def start(self, model: nn.Module, o: TwoStreamOptions, run_dir: Path, extra: dict[str, Any]) -> None:
+        """The trained streams, from the copies prepare() put in run_dir/rgb and run_dir/flow."""
+        for role in stream_records(extra):
+            getattr(model, role).net.load_state_dict(load_run(run_dir / role)[1].state_dict())
 
     def reader(self, o: TwoStreamOptions, classes: list[str], train: bool, run_dir: Path,
                extra: dict[str, Any]) -> PairReader:
