@@ -54,6 +54,8 @@ class _ClipPreset(Preset):
 class Clip3DOptions(ClipOptions):
     """clip3d."""
 
+    epochs: int = opt(20, "training epochs (the schedule spans them)", low=1)
+
     backbone: str = opt(SMALL_3D, "r2plus1d-small (from scratch, CPU-sized) or torchvision r3d_18, mc3_18, "
                                   "r2plus1d_18, s3d", choices=(SMALL_3D, *TV_3D))
     width: int = opt(16, "r2plus1d-small: channels of the first stage", low=4)

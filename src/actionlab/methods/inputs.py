@@ -119,11 +119,18 @@ class VideoItems(Dataset):
     """Samples read on the fly by `reader`; `set_epoch` (the Trainer calls it) redraws training positions."""
 
     def __init__(self, samples: Sequence[Sample], reader: Reader, *, train: bool, seed: int = 0) -> None:
-        self.samples, self.reader, self.train, self.seed, self.epoch = list(samples), reader, train, seed, 0
+        self.samples, self.reader, self.train, self.seed = list(samples), reader, train, seed
+        # in shared memory, so persistent DataLoader workers see the epoch the trainer sets
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose positions and augmentation are drawn."""
+        return int(self._epoch[0])
 
     def set_epoch(self, epoch: int) -> None:
         """Training positions and augmentation of the next epoch follow (seed, epoch, index)."""
-        self.epoch = epoch
+        self._epoch[0] = epoch
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -42,9 +42,9 @@ def schedule_params(o: Options) -> dict[str, Any]:
             "triangular2": {"step_size_up": o.cycle_epochs}}.get(o.schedule, {})
 
 
-def train_config(o: Options, context: RunContext) -> TrainConfig:
-    """The Trainer's configuration from a preset's options."""
-    return TrainConfig(epochs=o.epochs, batch_size=o.batch_size, optimizer=o.optimizer, lr=o.lr,
+def train_config(o: Options, context: RunContext, batch: int | None = None) -> TrainConfig:
+    """The Trainer's configuration from a preset's options (`batch`: samples per step, default batch_size)."""
+    return TrainConfig(epochs=o.epochs, batch_size=batch or o.batch_size, optimizer=o.optimizer, lr=o.lr,
                        weight_decay=o.weight_decay, schedule=o.schedule, schedule_params=schedule_params(o),
                        warmup_epochs=o.warmup, early_stopping=o.early_stopping, seed=o.seed,
                        bf16=o.precision == "bf16", num_workers=o.workers, label_smoothing=o.label_smoothing,
@@ -131,7 +131,7 @@ def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: 
         val_items = VideoItems(val, make_reader(preset, o, classes, False, run_dir, extra, parts),
                                train=False) if val else None
         t0 = time.perf_counter()
-        history = _fit(model, items, val_items, o, context, run_dir, groups, frozen)
+        history = _fit(model, items, val_items, o, context, run_dir, groups, frozen, preset.loader_batch(o))
         train_seconds = time.perf_counter() - t0
         save_run(run_dir, model, rc)
         metrics = evaluate_run(preset, model, o, dataset.test, rc, run_dir, context.progress,
@@ -143,7 +143,7 @@ def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: 
 
 
 def _fit(model: nn.Module, items: VideoItems, val_items: VideoItems | None, o: Options, context: RunContext,
-         run_dir: Path, groups: list, frozen: list) -> list[dict[str, Any]]:
+         run_dir: Path, groups: list, frozen: list, batch: int) -> list[dict[str, Any]]:
     """Trainer.fit, then the best epoch's weights loaded; per-epoch rows (1-based epochs)."""
     from actionlab.methods import transfer
 
@@ -152,7 +152,7 @@ def _fit(model: nn.Module, items: VideoItems, val_items: VideoItems | None, o: O
             transfer.unfreeze(model, frozen)
 
     best = run_dir / "best_state.pt"
-    history = Trainer(train_config(o, context)).fit(
+    history = Trainer(train_config(o, context, batch)).fit(
         model, items, val_items, run_dir, collate_fn=collate_views, resume=context.resume,
         save_fn=_keep_best(best), param_groups=groups, on_epoch_start=on_epoch)
     if best.is_file():

@@ -66,6 +66,10 @@ class Preset(Method):
         """Video-level scores per view from per-view softmax (N, V, C); "video" is the headline."""
         return {"video": probs.mean(1)}
 
+    def loader_batch(self, o: Options) -> int:
+        """Samples per DataLoader batch (a sample with several training views gives that many examples)."""
+        return o.batch_size
+
     def check_sample(self, o: Options, run_dir: Path, extra: dict[str, Any]):
         """A callable that raises for a sample this preset cannot read (default: the video must open)."""
         return None

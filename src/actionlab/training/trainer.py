@@ -116,8 +116,10 @@ class Trainer:
             history, best, bad_epochs, start = self._restore(run_dir, model, optimizer, scheduler)
         ckpt_config = dict(extra_config or {}, train=cfg.to_dict())
         loader_gen = torch.Generator()
-        # workers are started anew each epoch (not persistent) so they see the dataset's set_epoch
-        loading = {"num_workers": cfg.num_workers, "collate_fn": collate_fn, "pin_memory": device.type == "cuda"}
+        # persistent workers: starting them costs seconds per epoch; a dataset's set_epoch must reach them
+        # through shared memory (methods.inputs.VideoItems does)
+        loading = {"num_workers": cfg.num_workers, "collate_fn": collate_fn, "pin_memory": device.type == "cuda",
+                   "persistent_workers": cfg.num_workers > 0}
         train_loader = _loader(train_data, cfg.batch_size, True, loader_gen, loading)
         val_loader = None if val_data is None or len(val_data) == 0 else \
             _loader(val_data, cfg.batch_size, False, None, loading)
