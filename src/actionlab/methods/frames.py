@@ -48,10 +48,14 @@ class Backbone2DOptions(FrameOptions, TransferOptions, TrainOptions):
             raise ConfigError(None, f"width applies to backbone={SMALL_2D} only, not {self.backbone!r}")
 
 
+def width_kw(o: Backbone2DOptions) -> dict[str, int]:
+    """The backbone's own keyword arguments: width for resnet-small, none for torchvision's."""
+    return {"width": o.width} if o.backbone == SMALL_2D else {}
+
+
 def backbone_2d(o: Backbone2DOptions, num_classes: int) -> nn.Module:
     """The 2D network the options name, with `num_classes` outputs."""
-    kw = {"width": o.width} if o.backbone == SMALL_2D else {}
-    return create_model(o.backbone, num_classes=num_classes, dropout=o.dropout, **kw)
+    return create_model(o.backbone, num_classes=num_classes, dropout=o.dropout, **width_kw(o))
 
 
 def frame_augment(o: FrameOptions, classes: list[str]) -> Augment:
@@ -119,9 +123,8 @@ class LateFusion(_TwoD):
     Options = SegmentOptions
 
     def build(self, o: SegmentOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        kw = {"width": o.width} if o.backbone == SMALL_2D else {}
-        return create_model("frame-fusion", num_classes=num_classes, backbone=o.backbone, backbone_kwargs=kw,
-                            dropout=o.dropout)
+        return create_model("frame-fusion", num_classes=num_classes, backbone=o.backbone,
+                            backbone_kwargs=width_kw(o), dropout=o.dropout)
 
     def reader(self, o: SegmentOptions, classes: list[str], train: bool, run_dir: Path,
                extra: dict[str, Any]) -> FrameReader:
@@ -146,8 +149,7 @@ class LRCN(LateFusion):
     Options = LRCNOptions
 
     def build(self, o: LRCNOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        kw = {"width": o.width} if o.backbone == SMALL_2D else {}
-        return create_model("lrcn", num_classes=num_classes, backbone=o.backbone, backbone_kwargs=kw,
+        return create_model("lrcn", num_classes=num_classes, backbone=o.backbone, backbone_kwargs=width_kw(o),
                             hidden=o.hidden, dropout=o.dropout)
 
 
