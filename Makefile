@@ -24,7 +24,7 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
 
 bench: $(STAMP)
-	for b in decode decode_choices synth extract train_step; do $(PY) benchmarks/$$b.py || exit 1; done
+	for b in decode decode_choices synth extract train_step train_data; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs

@@ -199,3 +199,14 @@ def test_augmentation_options_change_the_training_input(tiny, tmp_path):
     flip_map = preset.reader(preset.options({}), tiny.classes, True, tmp_path, {}).augment.label_flip
     left, right = tiny.classes.index("walk_left"), tiny.classes.index("walk_right")
     assert flip_map[left] == right and flip_map[right] == left
+
+
+def test_uint8_normalisation_matches_the_float_formula():
+    from actionlab.methods.inputs import KINETICS
+    from actionlab.transforms.augment import to_normalised
+
+    x = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in KINETICS)
+    assert torch.allclose(to_normalised(x, KINETICS), (x.float() / 255 - mean) / std, atol=1e-5)
+    coloured = to_normalised(x, KINETICS, np.random.default_rng(3))
+    assert coloured.shape == x.shape and not torch.allclose(coloured, to_normalised(x, KINETICS))

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from actionlab.data.dataset import Sample
 from actionlab.errors import ActionlabError
-from actionlab.transforms.augment import Augment
+from actionlab.transforms.augment import Augment, to_normalised
 from actionlab.video import probe, read_sampled
 
 READ_ERRORS = (ActionlabError, OSError, ValueError, RuntimeError)
@@ -56,12 +56,13 @@ class FrameReader:
         frames, idx, _ = read_sampled(sample.path, lambda n: self.indices(n, rng), size=(self.size, self.size),
                                       threads=1)
         v, t = idx.shape if idx.ndim == 2 else (1, idx.size)
-        x = torch.from_numpy(frames).reshape(v, t, self.size, self.size, 3).permute(0, 1, 4, 2, 3).float()
-        mean, std = (torch.tensor(c).view(3, 1, 1) for c in self.norm)
-        x = x.div_(255.0).sub_(mean).div_(std)
+        x = torch.from_numpy(frames).reshape(v * t, self.size, self.size, 3).permute(0, 3, 1, 2)
         label = sample.label
         if self.augment is not None and rng is not None:
-            x, label = self.augment(x, label, rng)
+            x, label = self.augment(x, label, rng, self.norm)
+        else:
+            x = to_normalised(x, self.norm)
+        x = x.reshape(v, t, 3, self.size, self.size)
         if self.layout == "3d":
             x = x.transpose(1, 2)
         elif self.layout == "frame":
