@@ -20,8 +20,11 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+# as the actionlab CLI sets it (actionlab/cli/__init__.py) before torch is imported
+os.environ.setdefault("GOMP_SPINCOUNT", "20000")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from torch.utils.data import Dataset
 
 
