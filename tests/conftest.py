@@ -23,3 +23,13 @@ def real_clips() -> Path:
     if not REAL_CLIPS.is_dir():
         pytest.skip("../shared/real-clips is not present")
     return REAL_CLIPS
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    """The synthetic set, 3 clips per class at 64 px (real h264 files), indexed as a folder dataset."""
+    from actionlab.data import dataset_from_spec
+    from actionlab.synth import generate
+
+    root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
+    return dataset_from_spec(f"folder:{root}")

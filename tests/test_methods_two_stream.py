@@ -32,16 +32,6 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The synthetic set (14 classes, real h264 files) as a folder dataset."""
-    from actionlab.data import dataset_from_spec
-    from actionlab.synth import generate
-
-    root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
-    return dataset_from_spec(f"folder:{root}")
-
-
-@pytest.fixture(scope="module")
 def streams(tiny, tmp_path_factory):
     """Tiny finished clip3d, flow2p1d and frame-cnn runs: {preset: run folder}."""
     out = tmp_path_factory.mktemp("streams")

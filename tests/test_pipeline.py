@@ -21,16 +21,6 @@ QUIET = RunContext(progress=False)
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """The synthetic set, 3 clips per class at 64 px (real h264 files), indexed as a folder dataset."""
-    from actionlab.data import dataset_from_spec
-    from actionlab.synth import generate
-
-    root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
-    return dataset_from_spec(f"folder:{root}")
-
-
-@pytest.fixture(scope="module")
 def frame_run(tiny, tmp_path_factory):
     """A trained frame-cnn run (the 2D starting point of the transfer tests)."""
     out = tmp_path_factory.mktemp("runs") / "frame"
