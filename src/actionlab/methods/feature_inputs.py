@@ -12,8 +12,6 @@ seeding random weights, so a run's features are as reproducible as its training.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -48,12 +46,9 @@ class SplitView:
 
 
 def split_view(dataset: Any, o: Any) -> SplitView:
-    """The pipeline's (train, val) split of `dataset` under options `o`, with its test split."""
-    from actionlab.methods.pipeline import training_split
-
-    with contextlib.redirect_stderr(io.StringIO()):  # the pipeline has already said how val was chosen
-        train, val, _, _ = training_split(dataset, o)
-    return SplitView(getattr(dataset, "name", "dataset"), list(dataset.classes), train, val, list(dataset.test))
+    """The run's (train, val, test) split: what Preset.prepare receives (the pipeline carved val already)."""
+    return SplitView(getattr(dataset, "name", "dataset"), list(dataset.classes), list(dataset.train),
+                     list(dataset.val), list(dataset.test))
 
 
 def fresh_store(run_dir: Path, resume: bool) -> None:

@@ -113,7 +113,8 @@ def train_run(preset: Preset, dataset: Any, run_dir: Path, o: Options, context: 
             _clear(run_dir)
         classes = list(dataset.classes)
         train, val, val_source, fraction = training_split(dataset, o)
-        extra = preset.prepare(o, dataset, run_dir, context)
+        # prepare() sees the split this run uses (extraction fits on train only), never computes its own
+        extra = preset.prepare(o, dataclasses.replace(dataset, train=train, val=val), run_dir, context)
         check = preset.check_sample(o, run_dir, extra)
         train, skipped = readable(train, "check train", context.progress, check)
         val, skipped_val = readable(val, "check val", context.progress, check)

@@ -47,7 +47,9 @@ class Preset(Method):
         return self.Options.build(config or {}, where=self.name)
 
     def prepare(self, o: Options, dataset: Any, run_dir: Path, context: RunContext) -> dict[str, Any]:
-        """Work before the network is built (extraction, stream runs); returns facts recorded as config extra."""
+        """Work before the network is built (extraction, stream runs); returns facts recorded as config extra.
+
+        `dataset.train` and `dataset.val` are the run's own split (validation already carved out)."""
         return {}
 
     def build(self, o: Options, num_classes: int, extra: dict[str, Any]) -> nn.Module:

@@ -48,17 +48,15 @@ class Augment:
             x = TF.rotate(x, float(rng.uniform(-self.rotation, self.rotation)))
         if self.shift:
             x = _shift(x, rng, self.shift)
-        if norm is not None:
-            x = to_normalised(x, norm, rng if self.color else None)
-        elif self.color and not self.flow:
-            x = _appearance(x, rng)
+        if norm is not None:  # colour changes need the uint8 frames; flow (float, no norm) never gets them
+            x = to_normalised(x, norm, rng if self.color and not self.flow else None)
         return x.reshape(*lead, c, h, w).contiguous(), label
 
 
 def to_normalised(x: torch.Tensor, norm: tuple[tuple[float, ...], tuple[float, ...]],
                   rng: np.random.Generator | None = None) -> torch.Tensor:
-    """uint8 (N, 3, H, W) -> (x / 255 - mean) / std as float, with the colour change of `_appearance` when an rng
-    is given (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass."""
+    """uint8 (N, 3, H, W) -> (x / 255 - mean) / std as float, with the colour change when an rng is given
+    (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass."""
     mean, std = (torch.tensor(v, dtype=torch.float32) for v in norm)
     scale, bias = 1.0 / (255.0 * std), -mean / std
     if rng is None:
@@ -89,12 +87,3 @@ def _shift(x: torch.Tensor, rng: np.random.Generator, pad: int) -> torch.Tensor:
     rows = torch.arange(h).add_(dy).clamp_(0, h - 1)
     cols = torch.arange(w).add_(dx).clamp_(0, w - 1)
     return x.index_select(-2, rows).index_select(-1, cols)
-
-
-def _appearance(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Channel shuffle, sometimes grey, gain/offset, sometimes the negative (on normalised values)."""
-    x = x[:, rng.permutation(3)]
-    if rng.random() < 0.3:
-        x = x.mean(1, keepdim=True).expand_as(x)
-    x = x * float(rng.uniform(0.6, 1.4)) + float(rng.uniform(-0.5, 0.5))
-    return -x if rng.random() < 0.5 else x
