@@ -58,8 +58,9 @@ def scene(seed: int = 0) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def write_clip(path: Path, gop: int, content: str = "camera", sliced: bool = False, seconds: int = 10,
-               fps: int = 25) -> Path:
+def write_clip(
+    path: Path, gop: int, content: str = "camera", sliced: bool = False, seconds: int = 10, fps: int = 25
+) -> Path:
     """A camera pan over `content` ("camera" scene with grain, or "noise") encoded as h264 with B-frames."""
     rng = np.random.default_rng(0)
     if content == "noise":
@@ -127,11 +128,15 @@ def report(name: str, res: dict[str, tuple[float, float]], goal: float | None) -
     """Print one clip's medians and ratios against the baseline."""
     (base, base_cpu), (auto, _), (warm, warm_cpu), (cold, cold_cpu), (cold1, _) = (res[k] for k in KINDS)
     verdict = "" if goal is None else f" | goal {goal:.1f}x cold: {'meets' if base / cold >= goal else 'MISSES'}"
-    print(f"{name}: full decode+RGB {base:.4f} s (AUTO threads {auto:.4f} s) | read_frames(16) warm {warm:.4f} s "
-          f"({base / warm:.2f}x) | cold {cold:.4f} s ({base / cold:.2f}x; vs AUTO {auto / cold:.2f}x) | "
-          f"cold, 1 thread {cold1:.4f} s ({base / cold1:.2f}x){verdict}")
-    print(f"    CPU time: full {base_cpu:.4f} s | warm {warm_cpu:.4f} s ({base_cpu / warm_cpu:.2f}x) | "
-          f"cold {cold_cpu:.4f} s ({base_cpu / cold_cpu:.2f}x)")
+    print(
+        f"{name}: full decode+RGB {base:.4f} s (AUTO threads {auto:.4f} s) | read_frames(16) warm {warm:.4f} s "
+        f"({base / warm:.2f}x) | cold {cold:.4f} s ({base / cold:.2f}x; vs AUTO {auto / cold:.2f}x) | "
+        f"cold, 1 thread {cold1:.4f} s ({base / cold1:.2f}x){verdict}"
+    )
+    print(
+        f"    CPU time: full {base_cpu:.4f} s | warm {warm_cpu:.4f} s ({base_cpu / warm_cpu:.2f}x) | "
+        f"cold {cold_cpu:.4f} s ({base_cpu / cold_cpu:.2f}x)"
+    )
 
 
 def main() -> None:
@@ -142,8 +147,11 @@ def main() -> None:
     args = parser.parse_args()
     goals = {"GOP 250, camera": 2.0, "GOP 12, camera": 3.0}
     with tempfile.TemporaryDirectory() as tmp:
-        clips = {f"GOP {gop}, {content}": write_clip(Path(tmp) / f"{content}{gop}.mp4", gop, content, args.sliced)
-                 for content in ("camera", "noise") for gop in (250, 12)}
+        clips = {
+            f"GOP {gop}, {content}": write_clip(Path(tmp) / f"{content}{gop}.mp4", gop, content, args.sliced)
+            for content in ("camera", "noise")
+            for gop in (250, 12)
+        }
         if REAL_CLIPS.is_dir():
             clips.update({p.name: p for p in sorted(REAL_CLIPS.iterdir()) if p.is_file()})
         kind = "several slices per frame" if args.sliced else "one slice per frame"

@@ -22,12 +22,12 @@ from pathlib import Path
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
-from decode import REAL_CLIPS, scene, write_clip
 
 import actionlab.video.reader as reader
-from actionlab.sampling import UniformSampler
 import actionlab.video.seeking as seeking
+from actionlab.sampling import UniformSampler
 from actionlab.video import cached, probe, read_frames, read_sampled
+from decode import REAL_CLIPS, scene, write_clip
 
 
 def median_time(fn, repeats: int, clock=time.perf_counter) -> float:
@@ -48,11 +48,16 @@ def conversion(path: Path, size: tuple[int, int] | None, repeats: int) -> None:
     cpu = {}
     for threads in (None, 1):
         r = VideoReformatter()
-        cpu[threads] = median_time(lambda: [r.reformat(f, format="rgb24", threads=threads, **kw).to_ndarray()
-                                            for f in frames], repeats, time.process_time) / len(frames)
+        cpu[threads] = median_time(
+            lambda: [r.reformat(f, format="rgb24", threads=threads, **kw).to_ndarray() for f in frames],
+            repeats,
+            time.process_time,
+        ) / len(frames)
     label = f"{frames[0].width}x{frames[0].height}" + (f" -> {size[1]}x{size[0]}" if size else "")
-    print(f"RGB conversion {label}: default threads {cpu[None] * 1e6:.0f} us CPU/frame, one thread "
-          f"{cpu[1] * 1e6:.0f} us ({cpu[None] / cpu[1]:.2f}x less CPU)")
+    print(
+        f"RGB conversion {label}: default threads {cpu[None] * 1e6:.0f} us CPU/frame, one thread "
+        f"{cpu[1] * 1e6:.0f} us ({cpu[None] / cpu[1]:.2f}x less CPU)"
+    )
 
 
 def thread_choice(path: Path, label: str, repeats: int) -> None:
@@ -75,8 +80,10 @@ def thread_choice(path: Path, label: str, repeats: int) -> None:
         seeking.worth_threads = real
     one, two = statistics.median(times[1]), statistics.median(times[2])
     keeps = "two" if real(info.width, info.height, kbit * 1000 / 8) else "one"
-    print(f"read 16 frames of {label} ({kbit:.0f} kbit/frame): one thread {one:.4f} s, two {two:.4f} s "
-          f"(one thread {two / one:.2f}x the speed of two; read_frames uses {keeps})")
+    print(
+        f"read 16 frames of {label} ({kbit:.0f} kbit/frame): one thread {one:.4f} s, two {two:.4f} s "
+        f"(one thread {two / one:.2f}x the speed of two; read_frames uses {keeps})"
+    )
 
 
 def write_xvid(path: Path, seconds: int = 7) -> Path:
@@ -111,8 +118,10 @@ def first_read(path: Path, cache_root: Path, repeats: int) -> None:
             times[keep].append(time.perf_counter() - start)
     reader.KEEP_BYTES = budget
     kept, again = statistics.median(times[budget]), statistics.median(times[0])
-    print(f"first read of a 320x240 xvid AVI, 8 frames: decoding again {again:.4f} s, converting the indexing "
-          f"pass's frames {kept:.4f} s ({again / kept:.2f}x)")
+    print(
+        f"first read of a 320x240 xvid AVI, 8 frames: decoding again {again:.4f} s, converting the indexing "
+        f"pass's frames {kept:.4f} s ({again / kept:.2f}x)"
+    )
 
 
 def main() -> None:

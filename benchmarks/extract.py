@@ -116,8 +116,9 @@ class RssAtHalf(threading.Thread):
                 self.at_half = peak_rss_mb()
 
 
-def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ...], workers: int | None,
-          repeats: int) -> None:
+def bench(
+    name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ...], workers: int | None, repeats: int
+) -> None:
     """`repeats` extract() runs over every video, each into a fresh store, interleaved with forward-only timings.
 
     Medians of both go into the ratio: this machine's speed drifts by 10-20% within a minute, and interleaving
@@ -143,20 +144,26 @@ def bench(name: str, ex, samples: list[Sample], root: Path, shape: tuple[int, ..
         watcher.done.set()
         watcher.join()
         if rep == 0:
-            print(f"{name}: peak RSS after {len(samples) // 2} videos: {watcher.at_half or float('nan'):.0f} MiB, "
-                  f"after {len(samples)}: {peak_rss_mb():.0f} MiB")
+            print(
+                f"{name}: peak RSS after {len(samples) // 2} videos: {watcher.at_half or float('nan'):.0f} MiB, "
+                f"after {len(samples)}: {peak_rss_mb():.0f} MiB"
+            )
         e2e.append(summary.rows / summary.seconds)
         seconds.append(summary.seconds)
         settle()
         forward.append(forward_rate(ex, shape, rows))
         single.append(forward_rate(ex, shape, rows, 1))
     fwd, one, end = statistics.median(forward), statistics.median(single), statistics.median(e2e)
-    print(f"{name}: batch {shape[0]}, bf16 {ex.bf16}, {ex.streams} streams: end-to-end {end:.1f}/s (median of "
-          f"{repeats} runs of {len(samples)} videos, {statistics.median(seconds):.2f} s each, the store's "
-          f"consolidation included; runs {', '.join(f'{x:.3g}' for x in e2e)})")
-    print(f"{name}: forward-only {fwd:.1f}/s with {ex.streams} streams (median of "
-          f"{', '.join(f'{x:.3g}' for x in forward)}), {one:.1f}/s as one pass on {torch.get_num_threads()} threads "
-          f"(median of {', '.join(f'{x:.3g}' for x in single)}); streams/one-pass {fwd / one:.2f}")
+    print(
+        f"{name}: batch {shape[0]}, bf16 {ex.bf16}, {ex.streams} streams: end-to-end {end:.1f}/s (median of "
+        f"{repeats} runs of {len(samples)} videos, {statistics.median(seconds):.2f} s each, the store's "
+        f"consolidation included; runs {', '.join(f'{x:.3g}' for x in e2e)})"
+    )
+    print(
+        f"{name}: forward-only {fwd:.1f}/s with {ex.streams} streams (median of "
+        f"{', '.join(f'{x:.3g}' for x in forward)}), {one:.1f}/s as one pass on {torch.get_num_threads()} threads "
+        f"(median of {', '.join(f'{x:.3g}' for x in single)}); streams/one-pass {fwd / one:.2f}"
+    )
     print(f"{name}: ratio end-to-end / best forward-only {end / max(fwd, one):.2f} (goal >= 0.85)")
 
 
@@ -169,8 +176,10 @@ def bf16_report(frames: np.ndarray, size: int, batch: int) -> None:
     rel = np.linalg.norm(b - a) / np.linalg.norm(a)
     shape = (batch, size, size, 3)
     speed = forward_rate(bf16, shape, 4 * batch) / forward_rate(fp32, shape, 4 * batch)
-    print(f"bf16 vs fp32 (resnet18, real frames): relative L2 {rel:.4f}, max abs {np.abs(b - a).max():.4f}; "
-          f"bf16 forward speed {speed:.2f}x fp32")
+    print(
+        f"bf16 vs fp32 (resnet18, real frames): relative L2 {rel:.4f}, max abs {np.abs(b - a).max():.4f}; "
+        f"bf16 forward speed {speed:.2f}x fp32"
+    )
 
 
 def main() -> None:

@@ -37,9 +37,11 @@ def main() -> None:
         rate = clips_per_second(Path(tmp) / "set", args.clips_per_class, args.size, args.workers)
     total = args.clips_per_class * len(ACTIONS)
     verdict = "meets" if rate >= GOAL_CLIPS_PER_S else "MISSES"
-    print(f"synth {total} clips {args.size}x{args.size}, {args.workers} workers: {rate:.1f} clips/s "
-          f"({total / rate:.1f} s) | 1 worker baseline {base:.1f} clips/s (ratio {rate / base:.2f}x) | "
-          f"goal {GOAL_CLIPS_PER_S:.0f} clips/s: {verdict}")
+    print(
+        f"synth {total} clips {args.size}x{args.size}, {args.workers} workers: {rate:.1f} clips/s "
+        f"({total / rate:.1f} s) | 1 worker baseline {base:.1f} clips/s (ratio {rate / base:.2f}x) | "
+        f"goal {GOAL_CLIPS_PER_S:.0f} clips/s: {verdict}"
+    )
 
 
 if __name__ == "__main__":

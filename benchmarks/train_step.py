@@ -35,12 +35,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     cases = {
-        "resnet-small (frame-cnn)": (create_model("resnet-small", num_classes=14, width=16),
-                                     torch.randn(a.batch, 3, a.size, a.size)),
-        "r2plus1d-small (clip3d)": (create_model("r2plus1d-small", num_classes=14, width=16),
-                                    torch.randn(a.batch, 3, a.frames, a.size, a.size)),
-        "r2plus1d-small (flow2p1d)": (create_model("r2plus1d-small", num_classes=14, in_channels=2, width=16),
-                                      torch.randn(a.batch, 2, 16, a.size, a.size)),
+        "resnet-small (frame-cnn)": (
+            create_model("resnet-small", num_classes=14, width=16),
+            torch.randn(a.batch, 3, a.size, a.size),
+        ),
+        "r2plus1d-small (clip3d)": (
+            create_model("r2plus1d-small", num_classes=14, width=16),
+            torch.randn(a.batch, 3, a.frames, a.size, a.size),
+        ),
+        "r2plus1d-small (flow2p1d)": (
+            create_model("r2plus1d-small", num_classes=14, in_channels=2, width=16),
+            torch.randn(a.batch, 2, 16, a.size, a.size),
+        ),
     }
     y = torch.randint(0, 14, (a.batch,))
     for name, (model, x) in cases.items():

@@ -9,7 +9,6 @@ import av
 import cv2
 import numpy as np
 
-
 BITS = 10
 
 

@@ -29,8 +29,19 @@ def _one_line_error(capsys) -> str:
 
 def test_unknown_set_key_exits_2_naming_the_valid_keys(tmp_path, capsys):
     # the dataset does not exist: the option is rejected before anything is indexed
-    code = main(["train", "--dataset", f"folder:{tmp_path / 'none'}", "--method", "clip3d", "--out",
-                 str(tmp_path / "o"), "--set", "widht=8"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            f"folder:{tmp_path / 'none'}",
+            "--method",
+            "clip3d",
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            "widht=8",
+        ]
+    )
     assert code == 2
     err = _one_line_error(capsys)
     assert "unknown option 'widht'" in err and "valid:" in err and "width" in err and "frames" in err
@@ -69,26 +80,40 @@ def test_methods_name_prints_options_with_defaults(capsys):
 
 
 def test_compare_routes_unprefixed_options_and_notes_the_others():
-    plan = plan_options(parse_methods("clip3d,f=frame-cnn"), {"frames_per_video": 1, "width": 8},
-                        {"clip3d": {"lr": 0.01}})
+    plan = plan_options(
+        parse_methods("clip3d,f=frame-cnn"), {"frames_per_video": 1, "width": 8}, {"clip3d": {"lr": 0.01}}
+    )
     assert plan.options == {"clip3d": {"width": 8, "lr": 0.01}, "f": {"frames_per_video": 1, "width": 8}}
     assert plan.notes == ["compare: frames_per_video=1 applies to f only"]
     assert [(e.label, e.method) for e in plan.entries] == [("clip3d", "clip3d"), ("f", "frame-cnn")]
 
 
-@pytest.mark.parametrize("methods, extra, message", [
-    ("a=clip3d,b=clip3d", ["--set", "frames_per_video=2"], "no method of this compare takes option"),
-    ("a=clip3d,b=clip3d", ["--set", "c.lr=0.1"], "'c' is not a label of this compare; labels: a, b"),
-    ("a=clip3d,b=frame-cnn", ["--set", "a.frames_per_video=2"], "clip3d has no option 'frames_per_video'"),
-    ("a=clip3d,a=frame-cnn", [], "label 'a' is used twice"),
-    ("clip3d,clip3d", [], "label 'clip3d' is used twice"),
-    ("a=clip3d,b=clip3d", ["--set", "b.seed=1"], "shared train/test split"),
-    ("a=clip3d,b=clip3d", ["--set", "b.lr=-1"], "lr must be >="),
-    ("a=clip3d,b=bogus", [], "unknown method 'bogus'"),
-])
+@pytest.mark.parametrize(
+    "methods, extra, message",
+    [
+        ("a=clip3d,b=clip3d", ["--set", "frames_per_video=2"], "no method of this compare takes option"),
+        ("a=clip3d,b=clip3d", ["--set", "c.lr=0.1"], "'c' is not a label of this compare; labels: a, b"),
+        ("a=clip3d,b=frame-cnn", ["--set", "a.frames_per_video=2"], "clip3d has no option 'frames_per_video'"),
+        ("a=clip3d,a=frame-cnn", [], "label 'a' is used twice"),
+        ("clip3d,clip3d", [], "label 'clip3d' is used twice"),
+        ("a=clip3d,b=clip3d", ["--set", "b.seed=1"], "shared train/test split"),
+        ("a=clip3d,b=clip3d", ["--set", "b.lr=-1"], "lr must be >="),
+        ("a=clip3d,b=bogus", [], "unknown method 'bogus'"),
+    ],
+)
 def test_compare_option_errors_come_before_the_dataset(tmp_path, capsys, methods, extra, message):
-    code = main(["compare", "--dataset", f"folder:{tmp_path / 'none'}", "--methods", methods, "--out",
-                 str(tmp_path / "cmp"), *extra])
+    code = main(
+        [
+            "compare",
+            "--dataset",
+            f"folder:{tmp_path / 'none'}",
+            "--methods",
+            methods,
+            "--out",
+            str(tmp_path / "cmp"),
+            *extra,
+        ]
+    )
     assert code == 2
     assert message in _one_line_error(capsys)
 
@@ -98,8 +123,10 @@ def test_plan_rejects_a_prefixed_unknown_key_in_the_library_too():
         plan_options(parse_methods("a=clip3d"), {}, {"a": {"nope": 1}})
 
 
-HOLD = ("import sys, time\nfrom actionlab.methods.runs import run_lock\n"
-        "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n")
+HOLD = (
+    "import sys, time\nfrom actionlab.methods.runs import run_lock\n"
+    "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n"
+)
 
 
 def test_second_writer_of_a_run_folder_is_refused(root, tmp_path, capsys):
@@ -107,8 +134,27 @@ def test_second_writer_of_a_run_folder_is_refused(root, tmp_path, capsys):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        code = main(["train", "--dataset", f"folder:{root}", "--method", "clip3d", "--out", str(out), "--epochs",
-                     "1", "--frames", "4", "--size", "32", "--workers", "0", "--set", "width=8"])
+        code = main(
+            [
+                "train",
+                "--dataset",
+                f"folder:{root}",
+                "--method",
+                "clip3d",
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--frames",
+                "4",
+                "--size",
+                "32",
+                "--workers",
+                "0",
+                "--set",
+                "width=8",
+            ]
+        )
         assert code != 0
         err = _one_line_error(capsys)
         assert "another run is writing this folder" in err and f"pid {holder.pid}" in err

@@ -28,8 +28,9 @@ def run(root, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "clip3d"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        code = main(["train", "--dataset", f"folder:{root}", "--method", "clip3d", "--out", str(out), "--seed", "3",
-                     *TINY])
+        code = main(
+            ["train", "--dataset", f"folder:{root}", "--method", "clip3d", "--out", str(out), "--seed", "3", *TINY]
+        )
     assert code == 0
     return out, buf.getvalue()
 
@@ -88,8 +89,10 @@ def test_config_reproduces_a_run_and_flags_override_it(run, tmp_path, capsys):
 
 def test_toml_config_file(root, tmp_path):
     toml = tmp_path / "run.toml"
-    toml.write_text(f'method = "clip3d"\n[options]\nepochs = 1\nwidth = 8\n[dataset]\nspecs = ["folder:{root}"]\n'
-                    'split = 1\nseed = 4\n')
+    toml.write_text(
+        f'method = "clip3d"\n[options]\nepochs = 1\nwidth = 8\n[dataset]\nspecs = ["folder:{root}"]\n'
+        "split = 1\nseed = 4\n"
+    )
     spec = read_config_file(toml)
     assert (spec.method, spec.specs, spec.split) == ("clip3d", [f"folder:{root}"], 1)
     assert spec.options == {"epochs": 1, "width": 8, "seed": 4}  # the dataset's seed is the run's seed

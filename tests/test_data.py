@@ -60,9 +60,9 @@ def test_ucf101_problems_are_listed_not_fatal(tmp_path: Path, clip: Path) -> Non
     videos, ann = _ucf_layout(tmp_path, clip)
     (videos / "Basketball" / "v_Basketball_g03_c01.avi").unlink()
     with (ann / "trainlist01.txt").open("a", newline="") as f:
-        f.write("Archery/v_Archery_g03_c01.avi 4\r\n")       # unknown class
+        f.write("Archery/v_Archery_g03_c01.avi 4\r\n")  # unknown class
         f.write("ApplyEyeMakeup/v_ApplyEyeMakeup_g03_c01.avi 1\r\n")  # duplicate
-        f.write("garbage\r\n")                                # malformed
+        f.write("garbage\r\n")  # malformed
     ds = dataset_from_spec(f"ucf101:{videos}", annotations=ann, split=1)
     reasons = {(p.line, p.reason.split()[0]) for p in ds.problems}
     assert (16, "unknown") in reasons and (17, "duplicate") in reasons and (18, "malformed") in reasons
@@ -109,7 +109,7 @@ def test_hmdb51_problems(tmp_path: Path, clip: Path) -> None:
         f.write("gone_wave_u_cm_np1_fr_med_9.avi 1 \nbad line here\n")
     (ann / "jump_test_split1.txt").write_text("x_jump_1.avi 1\n")
     ds = load_dataset("hmdb51", videos, annotations=ann, split=1)
-    assert "jump" in ds.classes and len(ds.train) == 6
+    assert "jump" not in ds.classes and len(ds.train) == 6  # a split file without a class folder adds no class
     text = [str(p) for p in ds.problems]
     assert any("wave_test_split1.txt:7: listed file missing" in t for t in text)
     assert any("wave_test_split1.txt:8: malformed" in t for t in text)
@@ -180,8 +180,22 @@ def test_cli_index_text_json_and_errors(tmp_path: Path, clip: Path, capsys: pyte
     videos, ann = _ucf_layout(tmp_path, clip)
     with (ann / "testlist02.txt").open("a") as f:
         f.write("Nope/v_Nope_g01_c01.avi\n")
-    assert main(["index", "--dataset", f"ucf101:{videos}", "--annotations", str(ann), "--split", "2",
-                 "--val-fraction", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                "--dataset",
+                f"ucf101:{videos}",
+                "--annotations",
+                str(ann),
+                "--split",
+                "2",
+                "--val-fraction",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "dataset ucf101: 3 classes" in out and "test 6" in out
     assert "HandstandPushups" in out and "testlist02.txt:7: unknown class 'Nope'" in out
@@ -227,8 +241,12 @@ def test_cli_joint_dataset_from_repeated_specs(tmp_path: Path, clip: Path, capsy
 
 
 def test_list_of_real_clips_with_absolute_paths(tmp_path: Path, real_clips: Path) -> None:
-    rows = [f"{real_clips / 'vtest.avi'},street,train", f"{real_clips / 'cup.mp4'},handheld,test",
-            f"{real_clips / 'Megamind.avi'},street,test", f"{real_clips / 'absent.avi'},street,train"]
+    rows = [
+        f"{real_clips / 'vtest.avi'},street,train",
+        f"{real_clips / 'cup.mp4'},handheld,test",
+        f"{real_clips / 'Megamind.avi'},street,test",
+        f"{real_clips / 'absent.avi'},street,train",
+    ]
     (tmp_path / "clips.csv").write_text("path,label,split\n" + "\n".join(rows) + "\n")
     ds = load_dataset("list", tmp_path / "clips.csv")
     assert ds.classes == ["handheld", "street"]

@@ -12,8 +12,9 @@ from actionlab.data import Sample, stratified_split
 
 samples_st = st.lists(
     st.tuples(st.integers(0, 4), st.one_of(st.none(), st.integers(0, 6))), min_size=1, max_size=60
-).map(lambda rows: [Sample(Path(f"v{i}.mp4"), label, None if g is None else f"g{g}") for i, (label, g) in
-                    enumerate(rows)])
+).map(
+    lambda rows: [Sample(Path(f"v{i}.mp4"), label, None if g is None else f"g{g}") for i, (label, g) in enumerate(rows)]
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -31,8 +31,9 @@ def test_synth_official_layouts_load(tmp_path: Path, layout: str) -> None:
         assert all(ds.classes[s.label].lower() == s.path.parent.name.lower() for s in ds.train + ds.test)
 
 
-def test_synth_images_and_folder_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture) -> None:
+def test_synth_images_and_folder_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     _check(load_dataset("images", generate(tmp_path / "img", images=True, **TINY)), 14, 14)
     folder = generate(tmp_path / "folder", **TINY)
     ds = load_dataset("synthetic", folder)

@@ -37,7 +37,7 @@ class SquareNet(nn.Module):
 def _square_images(corners: list[tuple[int, int]], size: int = 48) -> torch.Tensor:
     x = torch.full((len(corners), 3, size, size), 0.1)
     for i, (r, c) in enumerate(corners):
-        x[i, :, r:r + 8, c:c + 8] = 1.0
+        x[i, :, r : r + 8, c : c + 8] = 1.0
     return x
 
 
@@ -50,7 +50,7 @@ def test_2d_cam_peaks_on_the_square() -> None:
     for cam, (r, c) in zip(cams, corners):
         peak_r, peak_c = np.unravel_index(cam.argmax(), cam.shape)
         assert r <= peak_r < r + 8 and c <= peak_c < c + 8
-        assert cam[r:r + 8, c:c + 8].mean() > 3 * cam.mean()
+        assert cam[r : r + 8, c : c + 8].mean() > 3 * cam.mean()
     # class 0 is evidence *against* brightness: no positive Grad-CAM anywhere
     assert grad_cam(net, _square_images(corners), class_idx=0).max() == 0.0
     assert net.training  # the mode is restored
@@ -88,7 +88,7 @@ def test_torchvision_model_and_frozen_weights() -> None:
 def test_overlay_on_decoded_video_frames(tmp_path) -> None:
     frames = np.full((6, 48, 64, 3), 30, np.uint8)
     for i in range(6):
-        frames[i, 10:26, 8 + 6 * i:24 + 6 * i] = 230  # a bright square moving right
+        frames[i, 10:26, 8 + 6 * i : 24 + 6 * i] = 230  # a bright square moving right
     path = write_video(tmp_path / "square.mp4", frames)
     decoded = read_frames(path, range(6))
     x = torch.from_numpy(decoded).permute(0, 3, 1, 2).float() / 255
@@ -109,8 +109,8 @@ def _coloured_squares(rng: np.random.Generator, n: int, size: int = 24) -> tuple
     corners = []
     for i in range(n):
         r, c = (int(v) for v in rng.integers(0, size - 8, 2))
-        x[i, :, r:r + 8, c:c + 8] = 0.0
-        x[i, int(y[i]), r:r + 8, c:c + 8] = 1.0
+        x[i, :, r : r + 8, c : c + 8] = 0.0
+        x[i, int(y[i]), r : r + 8, c : c + 8] = 1.0
         corners.append((r, c))
     return x + 0.05 * torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32)), y, corners
 
@@ -121,8 +121,15 @@ def test_trained_net_looks_at_the_coloured_square() -> None:
     try:
         torch.manual_seed(0)
         rng = np.random.default_rng(0)
-        net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
-                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+        net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(8, 2),
+        )
         opt = torch.optim.Adam(net.parameters(), lr=1e-2)
         for _ in range(40):
             x, y, _ = _coloured_squares(rng, 16)

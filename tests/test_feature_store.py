@@ -62,11 +62,13 @@ def test_streams_give_the_same_features_and_restore_torch_threads(tmp_path: Path
     before = torch.get_num_threads()
     features, seen = {}, {}
     for streams in (1, 2):
-        ex = create_extractor("cnn2d:resnet18", num_frames=3, size=32, device="cpu", bf16=False, batch_size=4,
-                              streams=streams)
+        ex = create_extractor(
+            "cnn2d:resnet18", num_frames=3, size=32, device="cpu", bf16=False, batch_size=4, streams=streams
+        )
         forward = ex.forward
-        ex.forward = lambda x, f=forward, s=streams: seen.setdefault(s, set()).add(
-            (threading.get_ident(), torch.get_num_threads())) or f(x)
+        ex.forward = lambda x, f=forward, s=streams: (
+            seen.setdefault(s, set()).add((threading.get_ident(), torch.get_num_threads())) or f(x)
+        )
         summary = extract(ds, ex, tmp_path / f"s{streams}", progress=False)
         assert summary.done == 9 and [p for p, _ in summary.skipped] == [str(tmp_path / "bad.mp4")]
         assert torch.get_num_threads() == before  # the process-wide setting is given back
@@ -145,7 +147,8 @@ def test_second_writer_refuses_clearly(tmp_path: Path) -> None:
 def test_resume_after_kill_9(tmp_path: Path) -> None:
     ds = make_dataset(tmp_path / "v", 12, 4, frames=16)
     lines = "\n".join(f"    Sample(Path({str(s.path)!r}), {s.label})," for s in ds.train + ds.test)
-    script = textwrap.dedent("""
+    script = (
+        textwrap.dedent("""
         import time
         from pathlib import Path
         from actionlab.data import Dataset, Sample
@@ -161,9 +164,17 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
         ]
         ds = Dataset("tiny", ["a", "b"], s[:12], s[12:])
         extract(ds, create_extractor("flow:farneback", num_flows=2, size=32), STORE, progress=False, workers=1)
-        """).replace("LINES", lines).replace("STORE", repr(str(tmp_path / "s")))
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """)
+        .replace("LINES", lines)
+        .replace("STORE", repr(str(tmp_path / "s")))
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ex = create_extractor("flow:farneback", num_flows=2, size=32)
     items = FeatureStore.open(tmp_path / "s", "tiny", ex).items_dir
 
@@ -192,8 +203,16 @@ def test_cli_extract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
         for i in range(3):
             write_video(tmp_path / "data" / f"class{c}" / f"v{i}.mp4", moving_square(12, c * 3 + i))
     (tmp_path / "data" / "class0" / "broken.mp4").write_bytes(b"xx")
-    args = ["extract", "--dataset", f"folder:{tmp_path / 'data'}", "--features", "flow:dis",
-            "--store", str(tmp_path / "s"), "--no-progress"]
+    args = [
+        "extract",
+        "--dataset",
+        f"folder:{tmp_path / 'data'}",
+        "--features",
+        "flow:dis",
+        "--store",
+        str(tmp_path / "s"),
+        "--no-progress",
+    ]
     code = main(args)
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -205,8 +224,9 @@ def test_cli_extract(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "unknown extractor" in capsys.readouterr().err
 
 
-def test_a_failed_shard_write_stops_the_run_and_the_rest_resumes(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_shard_write_stops_the_run_and_the_rest_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ds = make_dataset(tmp_path / "v", 4, 2)
     ex = create_extractor("flow:dis", num_flows=2, size=32)
     real_put, calls = FeatureStore.put_many, []

@@ -21,7 +21,7 @@ def moving_square(n: int, seed: int, h: int = 48, w: int = 64) -> np.ndarray:
     frames = np.repeat(base[None], n, axis=0).copy()
     for i in range(n):
         x = 4 + i % (w - 20)
-        frames[i, 16:32, x:x + 16] = 255
+        frames[i, 16:32, x : x + 16] = 255
     return frames
 
 
@@ -47,8 +47,9 @@ def test_cnn2d_weights_from_state_dict_file(videos: list[Path], tmp_path: Path) 
     net = torchvision.models.resnet18()
     state = {f"module.{k}": v for k, v in net.state_dict().items()}  # DataParallel-style prefix is stripped
     torch.save(state, tmp_path / "w.pth")
-    ex = create_extractor("cnn2d:resnet18", weights=str(tmp_path / "w.pth"), num_frames=2, size=64, device="cpu",
-                          bf16=False)
+    ex = create_extractor(
+        "cnn2d:resnet18", weights=str(tmp_path / "w.pth"), num_frames=2, size=64, device="cpu", bf16=False
+    )
     frames, _, _ = ex.decode(videos[0])
     net.fc = torch.nn.Identity()
     with torch.inference_mode():
@@ -72,6 +73,7 @@ def test_imagenet_weights_offline_is_one_clear_line(tmp_path: Path, monkeypatch:
 
     def no_network(*args, **kwargs):
         raise OSError("network unreachable")
+
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
     with pytest.raises(CheckpointError) as info:
         create_extractor("cnn2d:resnet18", weights="imagenet", device="cpu")
@@ -83,9 +85,17 @@ def test_cnn3d_shapes_and_weights_file(videos: list[Path], tmp_path: Path) -> No
     torch.manual_seed(7)
     net = torchvision.models.video.r3d_18()
     from safetensors.torch import save_file
+
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "r3d.safetensors"))
-    ex = create_extractor("cnn3d:r3d_18", weights=str(tmp_path / "r3d.safetensors"), num_clips=2, clip_len=4,
-                          size=32, device="cpu", bf16=False)
+    ex = create_extractor(
+        "cnn3d:r3d_18",
+        weights=str(tmp_path / "r3d.safetensors"),
+        num_clips=2,
+        clip_len=4,
+        size=32,
+        device="cpu",
+        bf16=False,
+    )
     fa = ex.transform(videos[0])
     assert fa.values.shape == (2, 512) and fa.indices.shape == (2, 4)
     frames, _, _ = ex.decode(videos[0])
@@ -99,8 +109,11 @@ def test_cnn3d_shapes_and_weights_file(videos: list[Path], tmp_path: Path) -> No
 def test_bf16_close_to_fp32_and_default_where_native(videos: list[Path]) -> None:
     """bf16 autocast: resnet18 and r3d_18 features within 2% relative L2 of fp32 (measured ~0.4-1%)."""
     from actionlab.features.torchbase import native_bf16
-    for name, opts in (("cnn2d:resnet18", {"num_frames": 4, "size": 64}),
-                       ("cnn3d:r3d_18", {"num_clips": 1, "clip_len": 4, "size": 32})):
+
+    for name, opts in (
+        ("cnn2d:resnet18", {"num_frames": 4, "size": 64}),
+        ("cnn3d:r3d_18", {"num_clips": 1, "clip_len": 4, "size": 32}),
+    ):
         fp32 = create_extractor(name, device="cpu", bf16=False, **opts)
         bf16 = create_extractor(name, device="cpu", bf16=True, **opts)
         want, got = fp32.transform(videos[0]).values, bf16.transform(videos[0]).values

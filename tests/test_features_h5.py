@@ -40,13 +40,18 @@ def test_consolidated_h5_round_trips_and_serves_reads(tmp_path: Path, monkeypatc
             start, length = videos["indices_start"][row], videos["indices_len"][row]
             np.testing.assert_array_equal(h5["indices"][start : start + length], item.features.indices)
             assert (videos["label"][row], videos["split"].asstr()[row], videos["fps"][row]) == (
-                item.label, item.split, item.features.fps)
+                item.label,
+                item.split,
+                item.features.fps,
+            )
     # reads come from features.h5 while it is current: the shards are not even opened
     monkeypatch.setattr(FeatureStore, "_load_shard", staticmethod(lambda f: pytest.fail(f"read shard {f}")))
     fresh = FeatureStore(summary.store)
     assert fresh.consolidated() is not None
     assert sorted(fresh.keys()) == sorted(str(p) for p in shards)
-    np.testing.assert_array_equal(fresh.get(ds.test[0], normalize=False).values, shards[ds.test[0].path].features.values)
+    np.testing.assert_array_equal(
+        fresh.get(ds.test[0], normalize=False).values, shards[ds.test[0].path].features.values
+    )
     assert fresh.item(ds.train[1].path).label == 1
 
 
@@ -63,10 +68,11 @@ def test_h5_never_stale_after_new_shards_or_other_config(tmp_path: Path) -> None
     store.put(extra, newer, 1, "test")
     assert store.consolidated() is None
     np.testing.assert_array_equal(store.get(ds.train[0]).values, newer.values)
-    assert str(extra) in store.keys()
+    assert str(extra) in store.keys()  # noqa: SIM118 - keys() lists paths; `in store` checks identity
     # a features.h5 carried over from another extractor config is never read
-    other = FeatureStore(extract(ds, create_extractor("flow:dis", num_flows=3, size=32), tmp_path / "s",
-                                 progress=False).store)
+    other = FeatureStore(
+        extract(ds, create_extractor("flow:dis", num_flows=3, size=32), tmp_path / "s", progress=False).store
+    )
     assert other.path != store.path
     shutil.copy(other.h5_path, store.h5_path)
     reopened = FeatureStore(store.path)
@@ -113,8 +119,22 @@ def test_cli_extract_cnn2d_precision_and_summary(tmp_path: Path, capsys: pytest.
         for i in range(2):
             write_video(tmp_path / "data" / f"class{c}" / f"v{i}.mp4", moving_square(10, c * 2 + i))
     (tmp_path / "data" / "class1" / "empty.mp4").write_bytes(b"")
-    code = main(["extract", "--dataset", f"folder:{tmp_path / 'data'}", "--features", "cnn2d:resnet18",
-                 "--store", str(tmp_path / "s"), "--precision", "fp32", "--batch-size", "8", "--no-progress"])
+    code = main(
+        [
+            "extract",
+            "--dataset",
+            f"folder:{tmp_path / 'data'}",
+            "--features",
+            "cnn2d:resnet18",
+            "--store",
+            str(tmp_path / "s"),
+            "--precision",
+            "fp32",
+            "--batch-size",
+            "8",
+            "--no-progress",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "4 extracted" in out and "1 skipped" in out and "videos/s" in out and "frames/s" in out
@@ -122,6 +142,18 @@ def test_cli_extract_cnn2d_precision_and_summary(tmp_path: Path, capsys: pytest.
     store_dir = Path(next(line for line in out.splitlines() if line.startswith("store: "))[7:])
     store = FeatureStore(store_dir)
     assert store.config["bf16"] is False and store.h5_path.is_file()
-    code = main(["extract", "--dataset", f"folder:{tmp_path / 'data'}", "--features", "cnn2d:resnet18",
-                 "--store", str(tmp_path / "s"), "--streams", "0", "--no-progress"])
+    code = main(
+        [
+            "extract",
+            "--dataset",
+            f"folder:{tmp_path / 'data'}",
+            "--features",
+            "cnn2d:resnet18",
+            "--store",
+            str(tmp_path / "s"),
+            "--streams",
+            "0",
+            "--no-progress",
+        ]
+    )
     assert code != 0 and "streams must be >= 1" in capsys.readouterr().err

@@ -23,12 +23,14 @@ def test_cnn2d_and_flow_on_real_clips(real_clips: Path) -> None:
 
 def test_cnn2d_from_actionlab_run_dir(tmp_path: Path) -> None:
     from actionlab.models import create_model, save_checkpoint
+
     torch.manual_seed(3)
     model = create_model("resnet18", num_classes=5)
     save_checkpoint(tmp_path / "run", model)
     video = write_video(tmp_path / "v.mp4", moving_square(10, 0))
-    ex = create_extractor("cnn2d:resnet18", weights=str(tmp_path / "run"), num_frames=2, size=32, device="cpu",
-                          bf16=False)
+    ex = create_extractor(
+        "cnn2d:resnet18", weights=str(tmp_path / "run"), num_frames=2, size=32, device="cpu", bf16=False
+    )
     frames, _, _ = ex.decode(video)
     with torch.inference_mode():
         want = model.eval().forward_features(ex.to_input(frames)).numpy()

@@ -20,8 +20,18 @@ from actionlab.features.cnn2d import StepSampler, split_scores
 from actionlab.methods import get_method
 
 MLP = {"k": 16, "frames": 3, "size": 48, "epochs": 3, "batch_size": 8, "val_fraction": 0.5}
-LSTM = {"cnn_epochs": 2, "cnn_width": 8, "size": 32, "epochs": 4, "window": 4, "seq_max": 8, "seq_step": 4,
-        "test_windows": 2, "lr": 1e-2, "batch_size": 8}
+LSTM = {
+    "cnn_epochs": 2,
+    "cnn_width": 8,
+    "size": 32,
+    "epochs": 4,
+    "window": 4,
+    "seq_max": 8,
+    "seq_step": 4,
+    "test_windows": 2,
+    "lr": 1e-2,
+    "batch_size": 8,
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +47,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small(tiny):
     """Its first 7 classes: half the videos, for the runs that train twice or two stages."""
-    keep = lambda samples: [s for s in samples if s.label < 7]  # noqa: E731
+    keep = lambda samples: [s for s in samples if s.label < 7]
     return dataclasses.replace(tiny, classes=tiny.classes[:7], train=keep(tiny.train), test=keep(tiny.test))
 
 
@@ -89,11 +99,13 @@ def test_features_mlp_options(tiny):
         preset.options({"widht": 3})
     with pytest.raises(ConfigError, match="unknown option 'init'"):
         preset.options({"init": "imagenet"})
-    for bad, match in (({"extractor_weights": "imagenet"}, "extractor_weights applies to cnn2d/cnn3d"),
-                       ({"family": "cnn2d:resnet18", "k": 8}, "k applies to sift-bow"),
-                       ({"family": "cnn3d:r3d_18", "extractor_weights": "imagenet"}, "cnn3d takes kinetics400"),
-                       ({"family": "cnn2d:nope"}, "not a torchvision image classifier"),
-                       ({"family": "cnn2d:resnet-small"}, "give extractor_weights=RUN")):
+    for bad, match in (
+        ({"extractor_weights": "imagenet"}, "extractor_weights applies to cnn2d/cnn3d"),
+        ({"family": "cnn2d:resnet18", "k": 8}, "k applies to sift-bow"),
+        ({"family": "cnn3d:r3d_18", "extractor_weights": "imagenet"}, "cnn3d takes kinetics400"),
+        ({"family": "cnn2d:nope"}, "not a torchvision image classifier"),
+        ({"family": "cnn2d:resnet-small"}, "give extractor_weights=RUN"),
+    ):
         with pytest.raises(ConfigError, match=match):
             preset.options(bad)
 
@@ -124,7 +136,8 @@ def test_features_lstm_chain(small, tmp_path):
     moved = shutil.copytree(tmp_path / "run", tmp_path / "moved")  # everything predict needs is in the folder
     pred = method.predict(moved, [new, tiny.test[1].path, tmp_path / "missing.mp4"])
     assert set(pred.scores) == {str(new), str(tiny.test[1].path)} and list(pred.errors) == [
-        str(tmp_path / "missing.mp4")]
+        str(tmp_path / "missing.mp4")
+    ]
     np.testing.assert_allclose(pred.scores[str(new)], pred.scores[str(tiny.test[1].path)], atol=1e-4)
 
 
@@ -136,15 +149,24 @@ def test_features_lstm_reuses_a_prior_frame_cnn(tiny, tmp_path, frame_cnn_run):
     get_method("features-lstm").train(tiny, tmp_path / "run", cfg, context=context)
     extra = json.loads((tmp_path / "run" / "config.json").read_text())["extra"]
     assert extra["frame_cnn"]["from"] == "compare run frame-cnn"
-    assert (tmp_path / "run" / "frame-cnn" / "model.safetensors").read_bytes() == \
-        (frame_cnn_run / "model.safetensors").read_bytes()
+    assert (tmp_path / "run" / "frame-cnn" / "model.safetensors").read_bytes() == (
+        frame_cnn_run / "model.safetensors"
+    ).read_bytes()
     with pytest.raises(ConfigError, match="frame_cnn_run reuses one"):
         get_method("features-lstm").options({"frame_cnn_run": str(frame_cnn_run), "cnn_epochs": 3})
 
 
 def test_features_lstm_on_frozen_cnn2d(tiny, tmp_path):
-    cfg = {"source": "cnn2d:resnet18", "size": 32, "epochs": 2, "window": 4, "seq_max": 6, "seq_step": 6,
-           "cell": "gru", "end_weight": 1.0}
+    cfg = {
+        "source": "cnn2d:resnet18",
+        "size": 32,
+        "epochs": 2,
+        "window": 4,
+        "seq_max": 6,
+        "seq_step": 6,
+        "cell": "gru",
+        "end_weight": 1.0,
+    }
     result = get_method("features-lstm").train(tiny, tmp_path / "run", cfg)
     assert len(result.history) == 2 and "single_frame_top1" not in result.metrics
     assert json.loads((tmp_path / "run" / "config.json").read_text())["extra"]["in_features"] == 512
@@ -153,13 +175,25 @@ def test_features_lstm_on_frozen_cnn2d(tiny, tmp_path):
 
 
 def test_extract_weights_run_with_scores(tiny, frame_cnn_run, tmp_path, capsys):
-    base = ["extract", "--dataset", f"folder:{Path(tiny.train[0].path).parents[2]}", "--features",
-            "cnn2d:resnet-small", "--weights", str(frame_cnn_run), "--store", str(tmp_path), "--no-progress",
-            "--limit", "4"]
+    base = [
+        "extract",
+        "--dataset",
+        f"folder:{Path(tiny.train[0].path).parents[2]}",
+        "--features",
+        "cnn2d:resnet-small",
+        "--weights",
+        str(frame_cnn_run),
+        "--store",
+        str(tmp_path),
+        "--no-progress",
+        "--limit",
+        "4",
+    ]
     assert main(base) == 0
     assert main([*base, "--scores", "--precision", "bf16"]) == 0
-    stores = [Path(line.split(": ", 1)[1]) for line in capsys.readouterr().out.splitlines()
-              if line.startswith("store: ")]
+    stores = [
+        Path(line.split(": ", 1)[1]) for line in capsys.readouterr().out.splitlines() if line.startswith("store: ")
+    ]
     plain, scored = (FeatureStore(p) for p in stores)
     assert plain.config["size"] == 32 and "score_dim" not in plain.config
     assert scored.config["score_dim"] == len(tiny.classes) and scored.config["classes"] == tiny.classes

@@ -17,8 +17,11 @@ from actionlab.methods.preset import RunContext
 
 QUIET = RunContext(progress=False)
 TINY = {"size": 32, "batch_size": 8, "workers": 0}
-STREAMS = {"clip3d": {"epochs": 2, "width": 8, "frames": 4}, "flow2p1d": {"epochs": 2, "width": 8, "num_flows": 3},
-           "frame-cnn": {"epochs": 2, "width": 8, "frames": 3, "frames_per_video": 2}}
+STREAMS = {
+    "clip3d": {"epochs": 2, "width": 8, "frames": 4},
+    "flow2p1d": {"epochs": 2, "width": 8, "num_flows": 3},
+    "frame-cnn": {"epochs": 2, "width": 8, "frames": 3, "frames_per_video": 2},
+}
 HEAD = {"epochs": 4, "batch_size": 8, "workers": 0, "lr": 1e-2, "head_hidden": 16}
 
 
@@ -53,15 +56,15 @@ def _check_frozen_and_trained(run_dir, sources, seed=0):
     assert not torch.equal(fresh["match.weight"], state["match.weight"])
 
 
-@pytest.mark.parametrize("fusion,level", [("average", "late"), ("max", "late"), ("min", "late"),
-                                          ("concat", "late"), ("concat", "mid")])
+@pytest.mark.parametrize(
+    "fusion,level", [("average", "late"), ("max", "late"), ("min", "late"), ("concat", "late"), ("concat", "mid")]
+)
 def test_fuses_given_clip3d_and_flow_runs(fusion, level, tiny, streams, tmp_path):
     src = tmp_path / "src"  # copies that are deleted after training: predict must not need them
     sources = {"rgb": src / "rgb", "flow": src / "flow"}
     shutil.copytree(streams["clip3d"], sources["rgb"])
     shutil.copytree(streams["flow2p1d"], sources["flow"])
-    opts = {**HEAD, "rgb_run": str(sources["rgb"]), "flow_run": str(sources["flow"]), "fusion": fusion,
-            "level": level}
+    opts = {**HEAD, "rgb_run": str(sources["rgb"]), "flow_run": str(sources["flow"]), "fusion": fusion, "level": level}
     result = get_method("two-stream").train(tiny, tmp_path / "ts", opts, context=QUIET)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < losses[0], losses
@@ -83,8 +86,13 @@ def test_fuses_given_clip3d_and_flow_runs(fusion, level, tiny, streams, tmp_path
 
 @pytest.mark.parametrize("level", ["late", "mid"])
 def test_frame_cnn_rgb_stream(level, tiny, streams, tmp_path):
-    opts = {**HEAD, "rgb_run": str(streams["frame-cnn"]), "flow_run": str(streams["flow2p1d"]), "level": level,
-            "fusion": "max"}
+    opts = {
+        **HEAD,
+        "rgb_run": str(streams["frame-cnn"]),
+        "flow_run": str(streams["flow2p1d"]),
+        "level": level,
+        "fusion": "max",
+    }
     if level == "mid":
         opts["fusion_stage"] = 2
     result = get_method("two-stream").train(tiny, tmp_path / "ts", opts, context=QUIET)
@@ -101,8 +109,9 @@ def test_frame_cnn_rgb_stream(level, tiny, streams, tmp_path):
 
 def test_streams_from_prior_runs_or_trained_here(tiny, streams, tmp_path, capsys):
     method = get_method("two-stream")
-    prior = RunContext(progress=False, prior_runs={"f": streams["frame-cnn"], "c": streams["clip3d"],
-                                                   "fl": streams["flow2p1d"]})
+    prior = RunContext(
+        progress=False, prior_runs={"f": streams["frame-cnn"], "c": streams["clip3d"], "fl": streams["flow2p1d"]}
+    )
     method.train(tiny, tmp_path / "a", HEAD, context=prior)
     rec = json.loads((tmp_path / "a" / "config.json").read_text())["extra"]["streams"]
     assert rec["rgb"]["source"] == "compare run 'c'" and rec["flow"]["source"] == "compare run 'fl'"
@@ -135,8 +144,7 @@ def test_bad_options_are_one_line_config_errors_before_training(tiny, streams, t
     with pytest.raises(ConfigError, match="rgb_set applies to a stream trained here"):
         method.train(tiny, tmp_path / "a", {**runs, "rgb_set": "epochs=1"})
     with pytest.raises(ConfigError, match="level=mid needs convolution stages in the rgb stream"):
-        method.train(tiny, tmp_path / "a", {"flow_run": runs["flow_run"], "rgb": "c3d", "level": "mid"},
-                     context=QUIET)
+        method.train(tiny, tmp_path / "a", {"flow_run": runs["flow_run"], "rgb": "c3d", "level": "mid"}, context=QUIET)
     assert not (tmp_path / "a" / "rgb").exists() and not (tmp_path / "a" / "config.json").exists()
 
 

@@ -35,8 +35,16 @@ def test_hand_computed_three_classes() -> None:
     assert m.top1 == pytest.approx(4 / 6)
     assert m.confusion == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
     assert m.mean_class_acc == pytest.approx((0.5 + 1.0 + 0.5) / 3)
-    assert m.per_class["a"] == {"tp": 1, "fp": 1, "fn": 1, "tn": 3, "precision": 0.5, "recall": 0.5,
-                                "f1": 0.5, "support": 2}
+    assert m.per_class["a"] == {
+        "tp": 1,
+        "fp": 1,
+        "fn": 1,
+        "tn": 3,
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "support": 2,
+    }
     assert m.per_class["b"]["precision"] == pytest.approx(2 / 3)
     assert m.per_class["b"]["recall"] == 1.0
     assert m.per_class["c"]["fp"] == 0 and m.per_class["c"]["precision"] == 1.0
@@ -110,17 +118,16 @@ def test_predictions_csv_is_atomic_and_ranked(tmp_path) -> None:
 
 def test_encoded_videos_to_metrics_predictions_and_report(tmp_path) -> None:
     """Decode real encoded clips, score their frames, pool per video, evaluate and report."""
-    from media import write_video
-
     from actionlab.report import load_results, write_report, write_results_json
     from actionlab.video import read_frames
+    from media import write_video
 
     classes = ["red", "green", "blue"]
     paths, labels = [], []
     for label in range(3):
         for k in range(2):
             frames = np.full((8, 32, 48, 3), 40, np.uint8)
-            frames[:, 8:24, 8 + 2 * k:24 + 2 * k, label] = 220
+            frames[:, 8:24, 8 + 2 * k : 24 + 2 * k, label] = 220
             frames[1, :20, :30, (label + 1) % 3] = 250  # one misleading frame per video
             paths.append(write_video(tmp_path / f"{classes[label]}{k}.mp4", frames))
             labels.append(label)
@@ -135,10 +142,13 @@ def test_encoded_videos_to_metrics_predictions_and_report(tmp_path) -> None:
     pooled, _ = aggregate_scores(np.concatenate(rows), row_ids)
     csv_path = write_predictions_csv(tmp_path / "run" / "predictions.csv", paths, labels, pooled, classes)
     assert sum(r["correct"] == "1" for r in csv.DictReader(csv_path.open())) == 6
-    results = {"dataset": {"name": "colours", "classes": classes, "num_train": 0, "num_test": 6},
-               "methods": [{"name": "frame-mean", **frame.to_dict()}, {"name": "video-mean", **video.to_dict()}]}
+    results = {
+        "dataset": {"name": "colours", "classes": classes, "num_train": 0, "num_test": 6},
+        "methods": [{"name": "frame-mean", **frame.to_dict()}, {"name": "video-mean", **video.to_dict()}],
+    }
     write_results_json(tmp_path / "run" / "results.json", results)
-    page = write_report(tmp_path / "run" / "results.json", tmp_path / "run" / "report.html",
-                        baseline="frame-mean").read_text()
+    page = write_report(
+        tmp_path / "run" / "results.json", tmp_path / "run" / "report.html", baseline="frame-mean"
+    ).read_text()
     assert "Where video-mean gains over frame-mean" in page and "colours" in page
     assert load_results(tmp_path / "run" / "results.json")["methods"][1]["top1"] == 1.0

@@ -8,9 +8,17 @@ from safetensors.torch import save_file
 
 from actionlab.errors import CheckpointError, ConfigError
 from actionlab.models import (
-    count_parameters, create_model, freeze, inflate_2d_to_3d, list_models, load_run_model, load_weights,
-    model_size_mb, save_checkpoint,
+    count_parameters,
+    create_model,
+    freeze,
+    inflate_2d_to_3d,
+    list_models,
+    load_run_model,
+    load_weights,
+    model_size_mb,
+    save_checkpoint,
 )
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -23,10 +31,17 @@ def _one_thread():
 
 CLIP = (2, 3, 4, 32, 32)
 INPUTS = {  # name -> (kwargs, input shapes); anything not listed is a 2D image model
-    "r2plus1d-small": ({}, [CLIP]), "c3d": ({"width": 0.0625}, [CLIP]), "i3d-resnet": ({}, [CLIP]),
-    "r3d_18": ({}, [CLIP]), "mc3_18": ({}, [CLIP]), "r2plus1d_18": ({}, [CLIP]), "s3d": ({}, [(2, 3, 8, 32, 32)]),
-    "mlp-head": ({"in_features": 10}, [(2, 10)]), "rnn-head": ({"in_features": 10}, [(2, 5, 10)]),
-    "frame-fusion": ({}, [(2, 3, 3, 32, 32)]), "lrcn": ({}, [(2, 3, 3, 32, 32)]),
+    "r2plus1d-small": ({}, [CLIP]),
+    "c3d": ({"width": 0.0625}, [CLIP]),
+    "i3d-resnet": ({}, [CLIP]),
+    "r3d_18": ({}, [CLIP]),
+    "mc3_18": ({}, [CLIP]),
+    "r2plus1d_18": ({}, [CLIP]),
+    "s3d": ({}, [(2, 3, 8, 32, 32)]),
+    "mlp-head": ({"in_features": 10}, [(2, 10)]),
+    "rnn-head": ({"in_features": 10}, [(2, 5, 10)]),
+    "frame-fusion": ({}, [(2, 3, 3, 32, 32)]),
+    "lrcn": ({}, [(2, 3, 3, 32, 32)]),
     "two-stream": ({}, [(2, 3, 32, 32), (2, 20, 32, 32)]),
 }
 
@@ -179,8 +194,15 @@ def test_freeze_head_only_and_last_stages() -> None:
 
 
 def test_two_stream_trains_only_its_head_mid_level() -> None:
-    model = create_model("two-stream", num_classes=3, level="mid", mode="concat", rgb_model="r2plus1d-small",
-                         flow_model="r2plus1d-small", flow_channels=2)
+    model = create_model(
+        "two-stream",
+        num_classes=3,
+        level="mid",
+        mode="concat",
+        rgb_model="r2plus1d-small",
+        flow_model="r2plus1d-small",
+        flow_channels=2,
+    )
     model.train()
     assert not model.rgb.training and not model.flow.training  # frozen streams keep their BN stats
     loss = model(torch.randn(2, 3, 4, 32, 32), torch.randn(2, 2, 4, 32, 32)).sum()

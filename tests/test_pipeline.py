@@ -34,12 +34,15 @@ def test_the_whole_zoo_is_listed():
 
 
 PLAIN = {"flip": False, "color": False, "shift": 0}  # no augmentation: the loss of a tiny set must fall
-PRESETS = [("late-fusion", {"width": 8, "frames": 3, **PLAIN}),
-           ("lrcn", {"width": 8, "frames": 3, "hidden": 16, **PLAIN}),
-           ("clip3d", {"width": 8, "frames": 4, **PLAIN}), ("c3d", {"frames": 4, "width": 0.0625, "dropout": 0.0, **PLAIN}),
-           ("i3d", {"width": 8, "frames": 4, **PLAIN}),
-           ("nonlocal", {"width": 8, "frames": 4, "nonlocal_stages": [2], **PLAIN}),
-           ("flow2p1d", {"num_flows": 3, "width": 8, "flip": False, "shift": 0})]
+PRESETS = [
+    ("late-fusion", {"width": 8, "frames": 3, **PLAIN}),
+    ("lrcn", {"width": 8, "frames": 3, "hidden": 16, **PLAIN}),
+    ("clip3d", {"width": 8, "frames": 4, **PLAIN}),
+    ("c3d", {"frames": 4, "width": 0.0625, "dropout": 0.0, **PLAIN}),
+    ("i3d", {"width": 8, "frames": 4, **PLAIN}),
+    ("nonlocal", {"width": 8, "frames": 4, "nonlocal_stages": [2], **PLAIN}),
+    ("flow2p1d", {"num_flows": 3, "width": 8, "flip": False, "shift": 0}),
+]
 
 
 @pytest.mark.parametrize("name,opts", PRESETS, ids=[p[0] for p in PRESETS])
@@ -81,8 +84,9 @@ def test_same_seed_twice_gives_identical_results(tiny, tmp_path):
 
 
 def test_constant_schedule_has_no_warmup(tiny, tmp_path):
-    result = get_method("clip3d").train(tiny, tmp_path / "c", {**TINY, "width": 8, "frames": 3,
-                                                              "schedule": "constant", "lr": 1e-3}, context=QUIET)
+    result = get_method("clip3d").train(
+        tiny, tmp_path / "c", {**TINY, "width": 8, "frames": 3, "schedule": "constant", "lr": 1e-3}, context=QUIET
+    )
     assert [h["lr"] for h in result.history] == [1e-3] * 3
 
 
@@ -91,10 +95,15 @@ def test_early_stopping_without_validation_holds_out_a_stated_split(tmp_path, ca
     from actionlab.synth import generate
 
     full = dataset_from_spec(f"folder:{generate(tmp_path / 'set', num_clips_per_class=12, size=32, seed=3)}")
-    three = dataclasses.replace(full, classes=full.classes[:3], train=[s for s in full.train if s.label < 3],
-                                test=[s for s in full.test if s.label < 3])
-    get_method("clip3d").train(three, tmp_path / "e", {**TINY, "width": 8, "frames": 3, "early_stopping": 1},
-                               context=QUIET)
+    three = dataclasses.replace(
+        full,
+        classes=full.classes[:3],
+        train=[s for s in full.train if s.label < 3],
+        test=[s for s in full.test if s.label < 3],
+    )
+    get_method("clip3d").train(
+        three, tmp_path / "e", {**TINY, "width": 8, "frames": 3, "early_stopping": 1}, context=QUIET
+    )
     assert "holding out 10% of train" in capsys.readouterr().err
     saved = json.loads((tmp_path / "e" / "config.json").read_text())["dataset"]
     assert saved["val_source"] == "early_stopping" and saved["num_val"] > 0 and saved["val_fraction"] == 0.1
@@ -102,8 +111,12 @@ def test_early_stopping_without_validation_holds_out_a_stated_split(tmp_path, ca
 
 def test_init_from_run_with_frozen_backbone_keeps_it_bit_identical(tiny, frame_run, tmp_path):
     out = tmp_path / "lf"
-    get_method("late-fusion").train(tiny, out, {**TINY, "width": 8, "frames": 2, "init": str(frame_run),
-                                               "freeze": "backbone", "epochs": 2}, context=QUIET)
+    get_method("late-fusion").train(
+        tiny,
+        out,
+        {**TINY, "width": 8, "frames": 2, "init": str(frame_run), "freeze": "backbone", "epochs": 2},
+        context=QUIET,
+    )
     before, after = load_file(str(frame_run / "model.safetensors")), load_file(str(out / "model.safetensors"))
     body = [k for k in before if not k.startswith("head.")]
     assert body and all(torch.equal(before[k], after[f"body.{k}"]) for k in body)
@@ -113,8 +126,12 @@ def test_init_from_run_with_frozen_backbone_keeps_it_bit_identical(tiny, frame_r
 
 def test_i3d_inflated_from_a_2d_run_gives_its_features_on_a_static_clip(tiny, frame_run, tmp_path):
     out = tmp_path / "i3d"
-    get_method("i3d").train(tiny, out, {**TINY, "width": 8, "frames": 4, "init": str(frame_run), "epochs": 1,
-                                       "freeze": "backbone"}, context=QUIET)  # frozen: BatchNorm stats stay
+    get_method("i3d").train(
+        tiny,
+        out,
+        {**TINY, "width": 8, "frames": 4, "init": str(frame_run), "epochs": 1, "freeze": "backbone"},
+        context=QUIET,
+    )  # frozen: BatchNorm stats stay
     _, model3d, _, _ = load_run(out)
     _, model2d, _, _ = load_run(frame_run)
     frame = torch.randn(1, 3, 32, 32)
@@ -125,9 +142,8 @@ def test_i3d_inflated_from_a_2d_run_gives_its_features_on_a_static_clip(tiny, fr
 
 @pytest.mark.parametrize("name", ["frame-cnn", "clip3d"])
 def test_frames_1_reads_the_middle_frame(name, tmp_path):
-    from media import frame_number, numbered_frames, write_video
-
     from actionlab.data.dataset import Sample
+    from media import frame_number, numbered_frames, write_video
 
     video = write_video(tmp_path / "n.mp4", numbered_frames(10, 64, 160))
     preset = get_method(name)
@@ -138,9 +154,8 @@ def test_frames_1_reads_the_middle_frame(name, tmp_path):
 
 
 def test_a_second_writer_into_a_locked_run_is_refused(tiny, tmp_path):
-    with run_lock(tmp_path / "locked"):
-        with pytest.raises(ConfigError, match="another run is writing this folder"):
-            get_method("clip3d").train(tiny, tmp_path / "locked", {**TINY, "width": 8}, context=QUIET)
+    with run_lock(tmp_path / "locked"), pytest.raises(ConfigError, match="another run is writing this folder"):
+        get_method("clip3d").train(tiny, tmp_path / "locked", {**TINY, "width": 8}, context=QUIET)
 
 
 def test_joint_training_keeps_each_datasets_labels_and_head(tiny, tmp_path):
@@ -148,11 +163,20 @@ def test_joint_training_keeps_each_datasets_labels_and_head(tiny, tmp_path):
 
     a = dataclasses.replace(tiny, name="setA", parts=[], dataset_names=[])
     keep = tiny.classes[:5]
-    b = dataclasses.replace(tiny, name="setB", classes=keep, train=[s for s in tiny.train if s.label < 5],
-                            test=[s for s in tiny.test if s.label < 5], val=[], parts=[], dataset_names=[])
+    b = dataclasses.replace(
+        tiny,
+        name="setB",
+        classes=keep,
+        train=[s for s in tiny.train if s.label < 5],
+        test=[s for s in tiny.test if s.label < 5],
+        val=[],
+        parts=[],
+        dataset_names=[],
+    )
     joint = joint_dataset([a, b])
-    result = get_method("clip3d").train(joint, tmp_path / "j", {**TINY, "width": 8, "frames": 3, "epochs": 2},
-                                        context=QUIET)
+    result = get_method("clip3d").train(
+        joint, tmp_path / "j", {**TINY, "width": 8, "frames": 3, "epochs": 2}, context=QUIET
+    )
     per = result.metrics["per_dataset"]
     assert set(per) == {"setA", "setB"} and len(per["setB"]["confusion"]) == 5
     rows = (tmp_path / "j" / "predictions.csv").read_text().splitlines()[1:]
@@ -172,8 +196,9 @@ def test_a_broken_training_video_is_skipped_and_listed(tiny, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200)
     ds = dataclasses.replace(tiny, train=[*tiny.train, Sample(broken, 0)])
-    result = get_method("clip3d").train(ds, tmp_path / "b", {**TINY, "width": 8, "frames": 3, "epochs": 1},
-                                        context=QUIET)
+    result = get_method("clip3d").train(
+        ds, tmp_path / "b", {**TINY, "width": 8, "frames": 3, "epochs": 1}, context=QUIET
+    )
     assert str(broken) in result.metrics["skipped"]
     assert json.loads((tmp_path / "b" / "config.json").read_text())["dataset"]["num_train"] == len(tiny.train)
 
@@ -183,8 +208,10 @@ def test_augmentation_options_change_the_training_input(tiny, tmp_path):
     sample = tiny.train[0]
     plain = preset.options({"frames": 2, "size": 32, "flip": False, "color": False, "shift": 0})
     rotated = preset.options({"frames": 2, "size": 32, "flip": False, "color": False, "shift": 0, "rotation": 30})
-    read = [preset.reader(o, tiny.classes, True, tmp_path, {})(sample, np.random.default_rng(0))[0]
-            for o in (plain, rotated)]
+    read = [
+        preset.reader(o, tiny.classes, True, tmp_path, {})(sample, np.random.default_rng(0))[0]
+        for o in (plain, rotated)
+    ]
     assert read[0].shape == read[1].shape and not torch.allclose(read[0], read[1])
     flip_map = preset.reader(preset.options({}), tiny.classes, True, tmp_path, {}).augment.label_flip
     left, right = tiny.classes.index("walk_left"), tiny.classes.index("walk_right")

@@ -17,8 +17,9 @@ def run_dir(tmp_path_factory):
 
     root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=3)
     run = tmp_path_factory.mktemp("run") / "frame"
-    get_method("frame-cnn").train(dataset_from_spec(f"folder:{root}"), run,
-                                  {"epochs": 1, "frames": 4, "size": 32, "width": 8, "workers": 0})
+    get_method("frame-cnn").train(
+        dataset_from_spec(f"folder:{root}"), run, {"epochs": 1, "frames": 4, "size": 32, "width": 8, "workers": 0}
+    )
     return run
 
 

@@ -50,9 +50,11 @@ def expected_shape(sampler) -> tuple[int, ...]:
 @given(samplers(), frames, seeds)
 def test_indices_in_range_with_right_shape_and_deterministic(sampler, num_frames, seed) -> None:
     for rng_seed in (None, seed):
+
         def draw():
             rng = None if rng_seed is None else np.random.default_rng(rng_seed)
             return sampler.sample(num_frames, rng)
+
         first, second = draw(), draw()
         assert first.dtype == np.int64
         assert first.shape == expected_shape(sampler)

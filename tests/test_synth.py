@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+import actionlab.synth.dataset as synth_dataset
 from actionlab.cli import main
 from actionlab.synth import ACTIONS, REVERSALS, Timing, generate, pose_trajectory, preview, synthetic_root
-import actionlab.synth.dataset as synth_dataset
 
 
 def decode_all(path: Path) -> np.ndarray:

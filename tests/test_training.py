@@ -30,7 +30,7 @@ def _moving_bar(direction: int, phase: int, n: int = 8, size: int = 32) -> np.nd
     frames = np.zeros((n, size, size, 3), np.uint8)
     for t in range(n):
         x = (phase + direction * 3 * t) % size
-        frames[t, :, max(0, x - 2):x + 2] = 255
+        frames[t, :, max(0, x - 2) : x + 2] = 255
     return frames
 
 
@@ -62,8 +62,7 @@ def clips(tmp_path_factory) -> VideoClips:
 def _fit(run_dir, data, **cfg):
     torch.manual_seed(0)
     model = create_model("r2plus1d-small", num_classes=2, width=8)
-    config = TrainConfig(**{"epochs": 4, "batch_size": 4, "lr": 3e-3, "progress": False, "tensorboard": False,
-                            **cfg})
+    config = TrainConfig(**{"epochs": 4, "batch_size": 4, "lr": 3e-3, "progress": False, "tracker": "none", **cfg})
     return model, Trainer(config).fit(model, data, data, run_dir, extra_config={"classes": ["right", "left"]})
 
 
@@ -90,8 +89,17 @@ def _toy(n: int = 48, dim: int = 6) -> TensorDataset:
 def _fit_toy(run_dir, epochs: int, resume: bool = False, **cfg):
     torch.manual_seed(0)
     model = create_model("mlp-head", num_classes=2, in_features=6, hidden=16, dropout=0.3)
-    config = TrainConfig(epochs=epochs, batch_size=8, progress=False, tensorboard=False, optimizer="sgd", lr=0.05,
-                         schedule="cosine-restarts", schedule_params={"T_0": 2}, **cfg)
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=8,
+        progress=False,
+        tracker="none",
+        optimizer="sgd",
+        lr=0.05,
+        schedule="cosine-restarts",
+        schedule_params={"T_0": 2},
+        **cfg,
+    )
     return model, Trainer(config).fit(model, _toy(), _toy(16), run_dir, resume=resume)
 
 
@@ -119,9 +127,18 @@ def test_seeded_runs_are_identical(tmp_path) -> None:
 def test_early_stopping_stops(tmp_path) -> None:
     # lr so large that the validation loss cannot keep improving
     _, history = _fit_toy(tmp_path / "es", 30, early_stopping=2, weight_decay=0.0)
-    assert history.stopped_early and len(history.epochs) < 30
+    assert history.stopped_early and history.stop_reason == "early_stopping" and len(history.epochs) < 30
     losses = [e.val_loss for e in history.epochs]
     assert min(losses[-2:]) >= min(losses[:-2])
+
+
+def test_history_records_why_training_stopped(tmp_path) -> None:
+    _, done = _fit_toy(tmp_path / "done", 2)
+    assert done.stop_reason == "completed"
+    _, budget = _fit_toy(tmp_path / "budget", 50, time_budget=1e-6)  # spent after the first epoch
+    assert budget.stop_reason == "time_budget" and len(budget.epochs) == 1
+    saved = json.loads((tmp_path / "budget" / "history.json").read_text())
+    assert saved["stop_reason"] == "time_budget" and saved["best_epoch"] == 0 and not saved["stopped_early"]
 
 
 def _lr_trace(n: int, **cfg) -> list[float]:
@@ -142,9 +159,10 @@ def test_schedule_traces() -> None:
     assert tri[0] == tri[4] == tri[8] == pytest.approx(0.0)
     cos = _lr_trace(7, schedule="cosine-restarts", schedule_params={"T_0": 3})
     assert cos[0] == cos[3] == cos[6] == 1.0 and cos[1] > cos[2]
-    assert _lr_trace(4, schedule="exponential", schedule_params={"gamma": 0.5}) == pytest.approx([1, .5, .25, .125])
-    assert _lr_trace(5, schedule="step", schedule_params={"step_size": 2, "gamma": 0.1}) == \
-        pytest.approx([1, 1, .1, .1, .01])
+    assert _lr_trace(4, schedule="exponential", schedule_params={"gamma": 0.5}) == pytest.approx([1, 0.5, 0.25, 0.125])
+    assert _lr_trace(5, schedule="step", schedule_params={"step_size": 2, "gamma": 0.1}) == pytest.approx(
+        [1, 1, 0.1, 0.1, 0.01]
+    )
     assert _lr_trace(3) == [1.0, 1.0, 1.0]
     warm = _lr_trace(4, warmup_epochs=2, schedule="exponential", schedule_params={"gamma": 0.5})
     assert warm == pytest.approx([1 / 3, 2 / 3, 1.0, 0.5])
@@ -163,13 +181,14 @@ def test_bf16_channels_last_and_tuple_inputs(tmp_path, capsys) -> None:
     seqs, lengths = torch.randn(12, 5, 4, generator=g), torch.randint(1, 6, (12,), generator=g)
     data = [((seqs[i], lengths[i]), int(i % 2)) for i in range(12)]
     model = create_model("rnn-head", num_classes=2, in_features=4, hidden=8)
-    config = TrainConfig(epochs=2, batch_size=4, bf16=True, grad_clip=1.0, label_smoothing=0.1, tensorboard=False)
+    config = TrainConfig(epochs=2, batch_size=4, bf16=True, grad_clip=1.0, label_smoothing=0.1, tracker="none")
     history = Trainer(config).fit(model, data, None, tmp_path / "rnn")
-    assert "epoch 2/2 train" in capsys.readouterr().err  # tqdm progress goes to stderr
+    assert "epoch 2/2: train loss" in capsys.readouterr().err  # progress goes to stderr (plain lines: no tty)
     assert len(history.epochs) == 2 and np.isfinite(history.epochs[-1].train_loss)
     assert predict_scores(model, data).shape == (12, 2)
     images = TensorDataset(torch.randn(8, 3, 32, 32), torch.arange(8) % 2)
     cnn = create_model("resnet-small", num_classes=2, width=8)
-    Trainer(TrainConfig(epochs=1, batch_size=4, bf16=True, channels_last=True, progress=False,
-                        tensorboard=False)).fit(cnn, images, images, tmp_path / "cnn")
+    Trainer(TrainConfig(epochs=1, batch_size=4, bf16=True, channels_last=True, progress=False, tracker="none")).fit(
+        cnn, images, images, tmp_path / "cnn"
+    )
     assert (tmp_path / "cnn" / "model.safetensors").is_file()

@@ -12,10 +12,10 @@ import torchvision
 from safetensors.torch import save_file
 from torch import nn
 
-import actionlab.models.cnn2d  # noqa: F401  (fill the registry)
-import actionlab.models.cnn3d  # noqa: F401
-import actionlab.models.fusion  # noqa: F401
-import actionlab.models.heads  # noqa: F401
+import actionlab.models.cnn2d
+import actionlab.models.cnn3d
+import actionlab.models.fusion
+import actionlab.models.heads
 import actionlab.models.inflate  # noqa: F401
 from actionlab.errors import CheckpointError, ConfigError
 from actionlab.methods import transfer

@@ -87,7 +87,7 @@ def test_flipping_flow_negates_dx_and_resizing_scales_it() -> None:
 def test_real_clip_through_transform_and_clip_model(real_clips, name) -> None:
     from actionlab.models import create_model
 
-    raw = read_frames(real_clips / name, range(0, 16))
+    raw = read_frames(real_clips / name, range(16))
     clip, _ = ClipTransform(64, train=True)(raw)
     assert clip.shape == (3, 16, 64, 64) and torch.isfinite(clip).all()
     assert -3 < float(clip.mean()) < 3 and float(clip.std()) > 0.05  # normalised, not blank

@@ -12,11 +12,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import frame_number, numbered_frames, write_image, write_video
 
 from actionlab.cli import main
 from actionlab.errors import VideoError
 from actionlab.video import probe, read_frames
+from media import frame_number, numbered_frames, write_image, write_video
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -256,8 +256,9 @@ def test_index_cache_stores_timestamps_as_runs() -> None:
         np.testing.assert_array_equal(_expand(_runs(values)), values)
 
 
-def test_index_cache_skips_torn_lines_and_merges_many_logs(videos: dict[str, Path], monkeypatch,
-                                                          tmp_path: Path) -> None:
+def test_index_cache_skips_torn_lines_and_merges_many_logs(
+    videos: dict[str, Path], monkeypatch, tmp_path: Path
+) -> None:
     import actionlab.video.cached as cached
 
     monkeypatch.setenv("ACTIONLAB_CACHE", str(tmp_path / "cache"))

@@ -14,8 +14,9 @@ CLIPS = {"Megamind.avi": "mpeg4", "vtest.avi": "msmpeg4", "cup.mp4": "h264"}
 
 
 @pytest.mark.parametrize("name", sorted(CLIPS))
-def test_real_clip_matches_full_decode(real_clips: Path, name: str, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_clip_matches_full_decode(
+    real_clips: Path, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = real_clips / name
     with av.open(str(path)) as container:
         full = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]

@@ -7,12 +7,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import frame_number, numbered_frames, write_video
 
 import actionlab.video.seeking as seeking
 from actionlab.errors import ConfigError
 from actionlab.video import probe, read_frames
 from actionlab.video.threads import default_threads, slices_per_frame, worth_threads
+from media import frame_number, numbered_frames, write_video
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +20,17 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("threads")
     small, large = numbered_frames(150), numbered_frames(150, 320, 480)  # large: worth decoding threads
     return {
-        "gop250": write_video(root / "gop250.mp4", large, codec="libx264", gop=250, bframes=2,
-                              options={"threads": "1"}),  # one slice a frame, as x264 writes by default
+        "gop250": write_video(
+            root / "gop250.mp4", large, codec="libx264", gop=250, bframes=2, options={"threads": "1"}
+        ),  # one slice a frame, as x264 writes by default
         "small250": write_video(root / "small250.mp4", small, codec="libx264", gop=250, bframes=2),
         "gop10": write_video(root / "gop10.mp4", small, codec="libx264", gop=10, bframes=2),
-        "sliced": write_video(root / "sliced.mp4", large, codec="libx264", gop=250, bframes=2,
-                              options={"slices": "4", "threads": "1"}),
-        "sliced.ts": write_video(root / "sliced.ts", small, codec="libx264", gop=250, bframes=2,
-                                 options={"slices": "2"}),
+        "sliced": write_video(
+            root / "sliced.mp4", large, codec="libx264", gop=250, bframes=2, options={"slices": "4", "threads": "1"}
+        ),
+        "sliced.ts": write_video(
+            root / "sliced.ts", small, codec="libx264", gop=250, bframes=2, options={"slices": "2"}
+        ),
     }
 
 
@@ -66,16 +69,19 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 
 def test_short_gops_share_runs_among_decoders(clips: dict[str, Path], spy: dict[str, list]) -> None:
     indices = np.linspace(0, 149, 12).round().astype(int)
+    probe(clips["gop10"])  # indexed first: a cold read converts the frames its index decode kept
     got = read_frames(clips["gop10"], indices, threads=2)
     assert [frame_number(f) for f in got] == indices.tolist()
     assert spy["groups"] == [2]
     assert spy["decoders"] == [("SLICE", 1), ("SLICE", 1)]  # one thread each: the parallelism is across files
 
 
-def test_one_long_run_uses_frame_threads_only_on_single_slice_h264(clips: dict[str, Path],
-                                                                    spy: dict[str, list]) -> None:
+def test_one_long_run_uses_frame_threads_only_on_single_slice_h264(
+    clips: dict[str, Path], spy: dict[str, list]
+) -> None:
     indices = [5, 70, 140]
     for name in ("gop250", "sliced", "small250"):
+        probe(clips[name])  # indexed first: a cold read converts the frames its index decode kept
         got = read_frames(clips[name], indices, threads=2)
         assert [frame_number(f) for f in got] == indices
     assert spy["groups"] == []
@@ -84,6 +90,7 @@ def test_one_long_run_uses_frame_threads_only_on_single_slice_h264(clips: dict[s
 
 
 def test_threads_one_is_one_decoder_thread(clips: dict[str, Path], spy: dict[str, list]) -> None:
+    probe(clips["gop10"])
     read_frames(clips["gop10"], [3, 80, 149], threads=1)
     assert spy["groups"] == [] and spy["decoders"] == [("SLICE", 1)]
 

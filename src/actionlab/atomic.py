@@ -1,12 +1,20 @@
-"""Atomic file writes: write a temp file beside the target, then os.replace, so readers never see half a file."""
+"""Atomic file writes: write a temp file beside the target, then os.replace, so readers never see half a file.
+
+A write that fails with an OSError (disk full, read-only filesystem, no permission) removes its temp file, leaves
+the target as it was and raises WriteError: one line naming the target (an ActionlabError, so the CLI prints it
+without a traceback), still an OSError for callers that tolerate a failed write (caches).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from actionlab.errors import ActionlabError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -14,19 +22,33 @@ os.umask(_UMASK)
 _MODE = 0o666 & ~_UMASK
 
 
-def atomic_write(target: str | Path, write: Callable[[Path], None]) -> Path:
+class WriteError(ActionlabError, OSError):
+    """A file could not be written; the target is unchanged and no temp file is left."""
+
+    def __init__(self, path: str | Path, reason: str, code: int | None = None) -> None:
+        super().__init__(path, reason)
+        self.errno = code
+
+
+def atomic_write(target: str | Path, write: Callable[[Path], object]) -> Path:
     """Call write(tmp_path), then move the finished temp file onto `target` (created with the umask's mode)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # the temp name keeps the target's suffix: writers such as np.savez append one when it is missing
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
-    os.close(fd)
+    tmp: str | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # the temp name keeps the target's suffix: writers such as np.savez append one when it is missing
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}")
+        os.close(fd)
         write(Path(tmp))
         os.chmod(tmp, _MODE)
         os.replace(tmp, target)
+    except WriteError:
+        raise
+    except OSError as err:
+        why = err.strerror or str(err) or type(err).__name__
+        raise WriteError(target, f"cannot write ({why}); the previous file, if any, is unchanged", err.errno) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return target
 

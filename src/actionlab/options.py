@@ -20,16 +20,18 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from actionlab.errors import ConfigError
 
 T = TypeVar("T", bound="Options")
 
 
-def opt(default: Any, help: str, *, choices: tuple | None = None, low: float | None = None,
-        high: float | None = None) -> Any:
+def opt(
+    default: Any, help: str, *, choices: tuple | None = None, low: float | None = None, high: float | None = None
+) -> Any:
     """A declared option: the field's default, its help line and its allowed values or range."""
     return field(default=default, metadata={"help": help, "choices": choices, "low": low, "high": high})
 
@@ -44,8 +46,9 @@ class Options:
         return sorted(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def build(cls: type[T], values: Mapping[str, Any] | None = None, *, where: str = "options",
-              given: set[str] | None = None) -> T:
+    def build(
+        cls: type[T], values: Mapping[str, Any] | None = None, *, where: str = "options", given: set[str] | None = None
+    ) -> T:
         """An instance from `values`; ConfigError naming the valid keys for an unknown one, or the bad value.
 
         `given` (default: every key of `values`) are the options the user set explicitly.
@@ -53,8 +56,9 @@ class Options:
         values = dict(values or {})
         unknown = sorted(set(values) - set(cls.names()))
         if unknown:
-            raise ConfigError(None, f"{where}: unknown option {', '.join(map(repr, unknown))}; "
-                                    f"valid: {', '.join(cls.names())}")
+            raise ConfigError(
+                None, f"{where}: unknown option {', '.join(map(repr, unknown))}; valid: {', '.join(cls.names())}"
+            )
         hints = typing.get_type_hints(cls)
         kwargs = {k: _coerce(v, hints[k], f"{where}: {k}") for k, v in values.items()}
         obj = cls(**kwargs)
@@ -177,8 +181,9 @@ def _check_range(f: dataclasses.Field, value: Any, where: str) -> None:
     items = value if isinstance(value, tuple) else (value,)
     for v in items:
         if meta.get("choices") and v not in meta["choices"]:
-            raise ConfigError(None, f"{where}: {f.name} must be one of {', '.join(map(str, meta['choices']))}, "
-                                    f"not {v!r}")
+            raise ConfigError(
+                None, f"{where}: {f.name} must be one of {', '.join(map(str, meta['choices']))}, not {v!r}"
+            )
         if meta.get("low") is not None and v < meta["low"]:
             raise ConfigError(None, f"{where}: {f.name} must be >= {meta['low']}, not {v!r}")
         if meta.get("high") is not None and v > meta["high"]:

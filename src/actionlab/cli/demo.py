@@ -13,8 +13,14 @@ DEMO_METHODS = ["frame-cnn", "late-fusion", "lrcn", "clip3d", "flow2p1d", "two-s
 # needs to converge at that size. Everything else is the presets' own defaults (`actionlab methods NAME`).
 # two-stream fuses the clip3d and flow2p1d runs of the same compare.
 DEMO_COMMON: dict = {"size": 48}
-DEMO_PER_LABEL: dict = {"frame-cnn": {"epochs": 24}, "late-fusion": {"epochs": 10}, "lrcn": {"epochs": 10},
-                        "clip3d": {"epochs": 16}, "flow2p1d": {"epochs": 10}, "two-stream": {"epochs": 8}}
+DEMO_PER_LABEL: dict = {
+    "frame-cnn": {"epochs": 24},
+    "late-fusion": {"epochs": 10},
+    "lrcn": {"epochs": 10},
+    "clip3d": {"epochs": 16},
+    "flow2p1d": {"epochs": 10},
+    "two-stream": {"epochs": 8},
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +48,7 @@ def synth_version() -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Generate or reuse the cached data, compare, print the table and the report path."""
-    from actionlab.cache import cache_dir
+    from actionlab.cache import cache_dir, growth_line, usage_by_part
     from actionlab.cli.train import training_config
     from actionlab.compare import compare, parse_methods, plan_options, results_table
     from actionlab.data import dataset_from_spec
@@ -58,16 +64,25 @@ def run(args: argparse.Namespace) -> int:
         opts.update(given.per_label.get(label, {}))
     plan = plan_options(entries, {**DEMO_COMMON, **given.common}, per_label)
     t0 = time.perf_counter()
-    root = generate_demo_data(cache_dir("demo-synth", f"{synth_version()}-c{args.clips_per_class}"),
-                              args.clips_per_class)
+    cached_before = usage_by_part()
+    root = generate_demo_data(
+        cache_dir("demo-synth", f"{synth_version()}-c{args.clips_per_class}"), args.clips_per_class
+    )
     print(f"demo: data ready at {root} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     spec = f"folder:{root}"
     dataset = dataset_from_spec(spec, seed=plan.seed)
-    results = compare(dataset, plan, args.out, dataset_record=DatasetRecord(specs=[spec], seed=plan.seed),
-                      resume=args.resume, progress=True)
+    results = compare(
+        dataset,
+        plan,
+        args.out,
+        dataset_record=DatasetRecord(specs=[spec], seed=plan.seed),
+        resume=args.resume,
+        progress=True,
+    )
     print(results_table(results))
     if results["methods"]:
         print(f"report: {args.out}/report.html ({time.perf_counter() - t0:.0f} s in all)")
+    print(growth_line(cached_before))
     return 0 if results["methods"] else 1
 
 

@@ -46,8 +46,10 @@ def eval_dataset(args: argparse.Namespace, rc: Any) -> Any:
         raise ConfigError(args.run, "config.json records no dataset: pass --dataset SPEC")
     dataset = dataset_from_spec(specs, annotations=annotations, split=split, val_fraction=0.0, seed=seed)
     if list(dataset.classes) != list(rc.classes):
-        raise ConfigError(args.run, f"the dataset's {len(dataset.classes)} classes differ from the run's "
-                                    f"{len(rc.classes)} (names or order)")
+        raise ConfigError(
+            args.run,
+            f"the dataset's {len(dataset.classes)} classes differ from the run's {len(rc.classes)} (names or order)",
+        )
     return dataset, {"specs": specs, "annotations": annotations, "split": split, "seed": seed}
 
 
@@ -68,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(run_dir / EVAL_JSON, metrics)
     label = rc.label or rc.method
     if metrics.get("num_videos"):
-        print(f"{label}: test top1 {metrics['top1']:.3f} top5 {metrics['top5']:.3f} mca "
-              f"{metrics['mean_class_acc']:.3f} on {metrics['num_videos']} test videos -> {run_dir / EVAL_JSON}")
+        print(
+            f"{label}: test top1 {metrics['top1']:.3f} top5 {metrics['top5']:.3f} mca "
+            f"{metrics['mean_class_acc']:.3f} on {metrics['num_videos']} test videos -> {run_dir / EVAL_JSON}"
+        )
     else:
         print(f"{label}: no test video could be scored -> {run_dir / EVAL_JSON}", file=sys.stderr)
     for path, reason in metrics.get("skipped", {}).items():

@@ -20,8 +20,10 @@ def _show(value: Any) -> str:
 
 def options_table(preset: Any) -> str:
     """One row per declared option: name, type, default, help."""
-    rows = [(name, tp.replace("NoneType", "None"), _show(default), text)
-            for name, tp, default, text in preset.Options.describe()]
+    rows = [
+        (name, tp.replace("NoneType", "None"), _show(default), text)
+        for name, tp, default, text in preset.Options.describe()
+    ]
     widths = [max(len(r[i]) for r in rows + [("option", "type", "default", "")]) for i in range(3)]
     head = f"{'option':<{widths[0]}}  {'type':<{widths[1]}}  {'default':<{widths[2]}}  help"
     return "\n".join([head, *(f"{n:<{widths[0]}}  {t:<{widths[1]}}  {d:<{widths[2]}}  {h}" for n, t, d, h in rows)])

@@ -8,7 +8,6 @@ import json
 import sys
 
 from actionlab.errors import ActionlabError
-from actionlab.video import probe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Probe each file; exit 1 only when none could be read."""
+    from actionlab.video import probe
+
     ok = 0
     for name in args.files:
         try:
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(dataclasses.asdict(info)))
         else:
-            print(f"{info.path}: {info.num_frames} frames, {info.fps:.3f} fps, {info.width}x{info.height}, "
-                  f"{info.duration:.2f} s, {info.codec}, rotation {info.rotation}"
-                  + (", image" if info.is_image else ""))
+            print(
+                f"{info.path}: {info.num_frames} frames, {info.fps:.3f} fps, {info.width}x{info.height}, "
+                f"{info.duration:.2f} s, {info.codec}, rotation {info.rotation}" + (", image" if info.is_image else "")
+            )
     return 0 if ok else 1

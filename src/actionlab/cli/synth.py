@@ -13,8 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write the embedded synthetic action dataset (real encoded videos)")
     p.add_argument("out", nargs="?", help="output folder (omit with --preview to only draw a sheet)")
     p.add_argument("--layout", choices=["folder", "ucf101", "hmdb51"], default="folder")
-    p.add_argument("--container", choices=["mp4", "avi"], default=None,
-                   help="default: mp4 (h264) for folder, avi (mpeg4) for ucf101/hmdb51")
+    p.add_argument(
+        "--container",
+        choices=["mp4", "avi"],
+        default=None,
+        help="default: mp4 (h264) for folder, avi (mpeg4) for ucf101/hmdb51",
+    )
     p.add_argument("--images", action="store_true", help="write Stanford40-style stills instead of videos")
     p.add_argument("--clips-per-class", type=int, default=40)
     p.add_argument("--size", type=int, default=112)
@@ -32,8 +36,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(None, "give an output folder OUT, or --preview sheet.png")
     root = None
     if args.out:
-        root = generate(args.out, num_clips_per_class=args.clips_per_class, size=args.size, seed=args.seed,
-                        layout=args.layout, container=args.container, images=args.images, workers=args.workers)
+        root = generate(
+            args.out,
+            num_clips_per_class=args.clips_per_class,
+            size=args.size,
+            seed=args.seed,
+            layout=args.layout,
+            container=args.container,
+            images=args.images,
+            workers=args.workers,
+        )
         kind = "stills" if args.images else "clips"
         print(f"{root}: {len(ACTIONS)} classes x {args.clips_per_class} {kind} ({args.layout} layout)")
     if args.preview:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,37 @@ from typing import Any
 from actionlab.errors import ConfigError
 
 # flag dest -> declared option of the same name (methods/options.py); the help line is the option's own
-FLAG_OPTIONS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "warmup", "early_stopping",
-                "label_smoothing", "precision", "workers", "device", "frames", "size", "init", "freeze",
-                "unfreeze_epoch", "unfrozen_lr")
+FLAG_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "early_stopping",
+    "label_smoothing",
+    "precision",
+    "workers",
+    "device",
+    "frames",
+    "size",
+    "init",
+    "freeze",
+    "unfreeze_epoch",
+    "unfrozen_lr",
+    "tracker",
+    "time_budget",
+)
 SPLIT_OPTIONS = ("seed", "val_fraction")  # add_dataset_args defines these flags; for training they are options
-METAVARS = {"early_stopping": "PATIENCE", "init": "WEIGHTS", "freeze": "PARTS", "device": "DEVICE"}
+METAVARS = {
+    "time_budget": "SECONDS",
+    "tracker": "NAME",
+    "early_stopping": "PATIENCE",
+    "init": "WEIGHTS",
+    "freeze": "PARTS",
+    "device": "DEVICE",
+}
 
 
 @dataclass
@@ -38,8 +65,11 @@ def _declared() -> dict[str, tuple[str, str]]:
     from actionlab.methods.options import FrameOptions, TrainOptions, TransferOptions
 
     metavar = {"int": "N", "float": "X", "int | NoneType": "N"}
-    return {name: (METAVARS.get(name) or metavar.get(tp, name.upper()), text)
-            for cls in (TrainOptions, TransferOptions, FrameOptions) for name, tp, _, text in cls.describe()}
+    return {
+        name: (METAVARS.get(name) or metavar.get(tp, name.upper()), text)
+        for cls in (TrainOptions, TransferOptions, FrameOptions)
+        for name, tp, _, text in cls.describe()
+    }
 
 
 def add_training_args(p: argparse.ArgumentParser, *, split_flags: bool = True) -> None:
@@ -47,11 +77,17 @@ def add_training_args(p: argparse.ArgumentParser, *, split_flags: bool = True) -
     declared = _declared()
     group = p.add_argument_group("options (default: the method's own; `actionlab methods NAME` lists them all)")
     for name in (*FLAG_OPTIONS, *(SPLIT_OPTIONS if split_flags else ())):
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None,
-                           metavar=declared[name][0], help=declared[name][1])
-    group.add_argument("--set", action="append", default=[], metavar="[LABEL.]KEY=VALUE",
-                       help="any declared option, e.g. width=8, cell=gru, b.lr=0.01 (LABEL: one method of a "
-                            "compare); VALUE is read as JSON when it parses, else as text; repeatable")
+        group.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, default=None, metavar=declared[name][0], help=declared[name][1]
+        )
+    group.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[LABEL.]KEY=VALUE",
+        help="any declared option, e.g. width=8, cell=gru, b.lr=0.01 (LABEL: one method of a "
+        "compare); VALUE is read as JSON when it parses, else as text; repeatable",
+    )
 
 
 def parse_set(item: str) -> tuple[str | None, str, Any]:
@@ -135,8 +171,9 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     except ConfigError:
         raise
     except Exception as err:  # each parser has its own error type; all mean "not a valid file"
-        raise ConfigError(path, f"not a valid {suffix.lstrip('.') or 'JSON'} file ({str(err).splitlines()[0]})") \
-            from None
+        raise ConfigError(
+            path, f"not a valid {suffix.lstrip('.') or 'JSON'} file ({str(err).splitlines()[0]})"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(path, "must hold a table with the keys method, options, dataset")
     return data
@@ -146,8 +183,9 @@ def _yaml() -> Any:
     try:
         import yaml
     except ImportError:
-        raise ConfigError(None, "reading a YAML config needs PyYAML: pip install pyyaml (or use TOML or JSON)") \
-            from None
+        raise ConfigError(
+            None, "reading a YAML config needs PyYAML: pip install pyyaml (or use TOML or JSON)"
+        ) from None
     return yaml
 
 
@@ -158,10 +196,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one method on a dataset")
     add_dataset_args(p, required=False)
     p.add_argument("--method", help="preset to train (see `actionlab methods`)")
-    p.add_argument("--config", metavar="FILE", help="a run's config.json (or run folder), or a TOML/YAML/JSON file "
-                                                    "{method, options, dataset}; flags given beside it override it")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a run's config.json (or run folder), or a TOML/YAML/JSON file "
+        "{method, options, dataset}; flags given beside it override it",
+    )
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train with N processes on this machine (DistributedDataParallel, as `torchrun "
+        "--nproc-per-node N -m actionlab train ...`, which is the form clusters run)",
+    )
     add_training_args(p, split_flags=False)
     # None = not given, so the preset's (or the config file's) seed, split and val_fraction stay in force
     p.set_defaults(func=run, seed=None, val_fraction=None, split=None)
@@ -173,15 +223,19 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
     if spec is None and not args.method:
         raise ConfigError(None, "give --method NAME (see `actionlab methods`) or --config FILE")
     if spec is not None and args.method and args.method != spec.method:
-        raise ConfigError(args.config, f"--method {args.method} differs from the config's method {spec.method}; "
-                                       "give one of them")
+        raise ConfigError(
+            args.config, f"--method {args.method} differs from the config's method {spec.method}; give one of them"
+        )
     spec = spec or RunSpec(args.method, {}, [])
     given = training_config(args)
     own = {spec.method, spec.label or spec.method}  # a compare run's config keeps its label
     for label, values in given.per_label.items():
         if label not in own:
-            raise ConfigError(None, f"--set {label}.{next(iter(values))}: train runs {spec.method}; write "
-                                    f"{spec.method}.KEY=VALUE or just KEY=VALUE")
+            raise ConfigError(
+                None,
+                f"--set {label}.{next(iter(values))}: train runs {spec.method}; write "
+                f"{spec.method}.KEY=VALUE or just KEY=VALUE",
+            )
     prefixed = {k: v for label in sorted(own) for k, v in given.per_label.get(label, {}).items()}
     spec.options = {**spec.options, **given.common, **prefixed}
     if args.dataset:  # a dataset given here replaces the file's, annotations with it
@@ -200,8 +254,7 @@ def load_for_training(spec: RunSpec, seed: int) -> tuple[Any, Any]:
     from actionlab.data import dataset_from_spec
     from actionlab.methods.runs import DatasetRecord
 
-    dataset = dataset_from_spec(spec.specs, annotations=spec.annotations, split=spec.split, val_fraction=0.0,
-                                seed=seed)
+    dataset = dataset_from_spec(spec.specs, annotations=spec.annotations, split=spec.split, val_fraction=0.0, seed=seed)
     return dataset, DatasetRecord(specs=list(spec.specs), annotations=spec.annotations, split=spec.split, seed=seed)
 
 
@@ -210,6 +263,10 @@ def run(args: argparse.Namespace) -> int:
     from actionlab.methods import get_method
     from actionlab.methods.preset import RunContext
 
+    if args.nproc < 1:
+        raise ConfigError(None, f"--nproc must be >= 1, not {args.nproc}")
+    if args.nproc > 1 and not os.environ.get("WORLD_SIZE"):
+        return _launch(args)
     spec = run_spec(args)
     preset = get_method(spec.method)
     o = preset.Options.build(spec.options, where=spec.method)  # every option checked before indexing
@@ -221,12 +278,44 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _launch(args: argparse.Namespace) -> int:
+    """Check the options here (one error, not N), then start N copies of this command under torchrun."""
+    from actionlab.methods import get_method
+    from actionlab.training.distributed import launch_local
+
+    spec = run_spec(args)
+    get_method(spec.method).Options.build(spec.options, where=spec.method)
+    argv = sys.argv[1:]
+    if "train" not in argv:
+        raise ConfigError(
+            None,
+            "--nproc relaunches the command line; from Python run "
+            "`torchrun --nproc-per-node N -m actionlab train ...` instead",
+        )
+    return launch_local(args.nproc, _without_nproc(argv))
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """argv less `--nproc N` / `--nproc=N`."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def print_summary(label: str, result: Any, out: str | Path) -> None:
-    """"<label>: test top1 X top5 Y [single-frame top1 Z] (N s training) -> OUT", then one line per skipped file."""
+    """ "<label>: test top1 X top5 Y [single-frame top1 Z] (N s training) -> OUT", then one line per skipped file."""
     m = result.metrics
     frame = f" single-frame top1 {m['single_frame_top1']:.3f}" if "single_frame_top1" in m else ""
-    print(f"{label}: test top1 {m.get('top1', 0.0):.3f} top5 {m.get('top5', 0.0):.3f}{frame} "
-          f"({result.train_seconds:.1f} s training) -> {out}")
+    print(
+        f"{label}: test top1 {m.get('top1', 0.0):.3f} top5 {m.get('top5', 0.0):.3f}{frame} "
+        f"({result.train_seconds:.1f} s training) -> {out}"
+    )
     for path, reason in m.get("skipped", {}).items():
         print(f"skipped {path}: {reason}")
     if not m.get("num_videos", 1):

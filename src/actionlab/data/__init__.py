@@ -24,6 +24,15 @@ from actionlab.data.load import (
 from actionlab.data.split import stratified_split
 
 __all__ = [
-    "KINDS", "Dataset", "Problem", "Sample", "add_dataset_args", "dataset_from_args", "dataset_from_spec",
-    "joint_dataset", "load_dataset", "parse_spec", "stratified_split",
+    "KINDS",
+    "Dataset",
+    "Problem",
+    "Sample",
+    "add_dataset_args",
+    "dataset_from_args",
+    "dataset_from_spec",
+    "joint_dataset",
+    "load_dataset",
+    "parse_spec",
+    "stratified_split",
 ]

@@ -42,7 +42,7 @@ class Dataset:
     val: list[Sample] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     dataset_names: list[str] = field(default_factory=list)
-    parts: list["Dataset"] = field(default_factory=list)
+    parts: list[Dataset] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.dataset_names:

@@ -112,8 +112,9 @@ def load_list(file: Path, *, test_fraction: float = 0.25, seed: int = 0) -> Data
             problems.append(Problem(str(file), n, f"unknown split {split!r} (use train, test or val)"))
             continue
         video = (file.parent / rel).resolve() if not Path(rel).is_absolute() else Path(rel)
-        if checker.ok(video, file, n):
+        if checker.ok(video, file, n, split=target or None, label=label):
             by_split[target].append(Sample(video, index[label], group))
+    by_split = {k: checker.keep(v) for k, v in by_split.items()}
     train, test = by_split["train"], by_split["test"]
     if by_split[""]:
         keep, held = stratified_split(by_split[""], test_fraction, seed)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from actionlab.data._files import FileChecker, default_annotations, read_lines, require_dir
+from actionlab.data._files import FileChecker, default_annotations, inside_root, read_lines, require_dir
 from actionlab.data.dataset import Dataset, Problem, Sample
 from actionlab.errors import DatasetError
-
 
 _UCF_STYLE_GROUP = re.compile(r"_(g\d+)_c\d+")
 
 
 def _group(name: str, cls: str) -> str | None:
-    pos = name.find(f"_{cls}_")
+    # the last `_<class>_`: a film title may hold the class word (How_to_pour_beer_pour_u_cm_np1_fr_med_0)
+    pos = name.rfind(f"_{cls}_")
     if pos > 0:
         return name[:pos]
     match = _UCF_STYLE_GROUP.search(name)  # files named like UCF101 (e.g. actionlab.synth's hmdb51 layout)
@@ -30,7 +30,8 @@ def _group(name: str, cls: str) -> str | None:
 def _read_split_file(
     path: Path, root: Path, cls: str, label: int, problems: list[Problem], checker: FileChecker
 ) -> tuple[list[Sample], list[Sample]]:
-    train, test = [], []
+    train: list[Sample] = []
+    test: list[Sample] = []
     for n, line in read_lines(path):
         parts = line.split()
         if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
@@ -38,9 +39,16 @@ def _read_split_file(
             continue
         if parts[1] == "0":
             continue
-        video = root / cls / parts[0]
-        if checker.ok(video, path, n):
-            (train if parts[1] == "1" else test).append(Sample(video, label, _group(parts[0], cls)))
+        rel = (
+            inside_root(root, f"{cls}/{parts[0]}", path, n, problems)
+            if not _absolute(parts[0])
+            else inside_root(root, parts[0], path, n, problems)
+        )
+        if rel is None:
+            continue
+        video, split = root / rel, "train" if parts[1] == "1" else "test"
+        if checker.ok(video, path, n, split=split, label=cls):
+            (train if split == "train" else test).append(Sample(video, label, _group(video.name, cls)))
     return train, test
 
 
@@ -55,16 +63,22 @@ def load_hmdb51(root: Path, *, annotations: Path | None = None, split: int = 1) 
     files = sorted(p for p in ann.iterdir() if p.name.endswith(suffix))
     if not files:
         raise DatasetError(ann, f"no *{suffix} files in the annotation folder")
-    classes = sorted(p.name[: -len(suffix)] for p in files)
     problems: list[Problem] = []
+    classes = []
+    for cls in sorted(p.name[: -len(suffix)] for p in files):
+        if (root / cls).is_dir():
+            classes.append(cls)
+        else:  # a split file alone must not add a class no video can have
+            problems.append(Problem(str(ann / f"{cls}{suffix}"), None, f"unknown class: no folder {root / cls}"))
     checker = FileChecker(problems)
     train: list[Sample] = []
     test: list[Sample] = []
     for label, cls in enumerate(classes):
-        if not (root / cls).is_dir():
-            problems.append(Problem(str(ann / f"{cls}{suffix}"), None, f"unknown class: no folder {root / cls}"))
-            continue
         tr, te = _read_split_file(ann / f"{cls}{suffix}", root, cls, label, problems, checker)
         train += tr
         test += te
-    return Dataset("hmdb51", classes, train, test, problems=problems)
+    return Dataset("hmdb51", classes, checker.keep(train), checker.keep(test), problems=problems)
+
+
+def _absolute(name: str) -> bool:
+    return name.startswith(("/", "\\")) or Path(name).is_absolute()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from actionlab.data._files import FileChecker, read_lines, require_dir
+from actionlab.data._files import FileChecker, inside_root, read_lines, require_dir
 from actionlab.data.dataset import Dataset, Problem, Sample
 from actionlab.errors import DatasetError
 
@@ -55,6 +55,7 @@ def load_images(root: Path) -> Dataset:
     out: dict[str, list[Sample]] = {"train": [], "test": []}
     for which, es in entries.items():
         for f, n, name, cls in es:
-            if checker.ok(images / name, f, n):
-                out[which].append(Sample(images / name, index[cls]))
-    return Dataset("images", classes, out["train"], out["test"], problems=problems)
+            rel = inside_root(images, name, f, n, problems)
+            if rel is not None and checker.ok(images / rel, f, n, split=which, label=cls):
+                out[which].append(Sample(images / rel, index[cls]))
+    return Dataset("images", classes, checker.keep(out["train"]), checker.keep(out["test"]), problems=problems)

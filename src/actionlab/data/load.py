@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from actionlab.data.dataset import Dataset, check_not_empty, joint_dataset
 from actionlab.data.folder import load_folder, load_list
@@ -44,12 +45,15 @@ def _check_options(kind: str, loader: Callable[..., Dataset], options: dict[str,
     accepted = [p for p in params if p not in ("root", "file")]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise ConfigError(None, f"dataset kind {kind!r} takes no option {', '.join(unknown)} "
-                                f"(it takes: {', '.join(accepted) or 'none'})")
+        raise ConfigError(
+            None,
+            f"dataset kind {kind!r} takes no option {', '.join(unknown)} (it takes: {', '.join(accepted) or 'none'})",
+        )
 
 
-def load_dataset(kind: str, root: str | Path | None = None, *, val_fraction: float = 0.0, seed: int = 0,
-                 **options: Any) -> Dataset:
+def load_dataset(
+    kind: str, root: str | Path | None = None, *, val_fraction: float = 0.0, seed: int = 0, **options: Any
+) -> Dataset:
     """Load a dataset of `kind` (ucf101, hmdb51, folder, list, images, synthetic) and carve `val` from train."""
     loader = _LOADERS.get(kind)
     if loader is None:
@@ -73,15 +77,24 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     kind, _, path = spec.partition(":")
     kind = kind.strip().lower()
     if kind not in KINDS:
-        raise ConfigError(None, f"bad dataset spec {spec!r}: kind must be one of {', '.join(KINDS)} "
-                                f"(e.g. ucf101:ROOT, folder:ROOT, list:FILE, synthetic)")
+        raise ConfigError(
+            None,
+            f"bad dataset spec {spec!r}: kind must be one of {', '.join(KINDS)} "
+            f"(e.g. ucf101:ROOT, folder:ROOT, list:FILE, synthetic)",
+        )
     if kind != "synthetic" and not path:
         raise ConfigError(None, f"bad dataset spec {spec!r}: give a path, e.g. {kind}:/data/{kind}")
     return kind, path or None
 
 
-def dataset_from_spec(spec: str | list[str], *, annotations: str | Path | list | None = None, split: int = 1,
-                      val_fraction: float = 0.0, seed: int = 0) -> Dataset:
+def dataset_from_spec(
+    spec: str | list[str],
+    *,
+    annotations: str | Path | list | None = None,
+    split: int = 1,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+) -> Dataset:
     """Load the dataset named by a CLI spec such as `ucf101:ROOT`, `folder:ROOT`, `list:FILE` or `synthetic`.
 
     A list of specs gives their joint dataset; `annotations` is then a list with one folder per ucf101/hmdb51
@@ -107,11 +120,13 @@ def dataset_from_spec(spec: str | list[str], *, annotations: str | Path | list |
 
 def _joint(specs: list[str], annotations: str | Path | list | None, **kw: Any) -> Dataset:
     official = [i for i, s in enumerate(specs) if parse_spec(s)[0] in ("ucf101", "hmdb51")]
-    single = isinstance(annotations, (str, Path))
-    given = [] if annotations is None else [annotations] if single else list(annotations)
+    given = [] if annotations is None else [annotations] if isinstance(annotations, (str, Path)) else list(annotations)
     if given and len(given) != len(official):
-        raise ConfigError(None, f"give --annotations once per ucf101/hmdb51 dataset ({len(official)}), in order, "
-                                "or not at all to use the folder inside or beside each ROOT")
+        raise ConfigError(
+            None,
+            f"give --annotations once per ucf101/hmdb51 dataset ({len(official)}), in order, "
+            "or not at all to use the folder inside or beside each ROOT",
+        )
     folders = dict(zip(official, given))
     return joint_dataset([dataset_from_spec(s, annotations=folders.get(i), **kw) for i, s in enumerate(specs)])
 
@@ -119,14 +134,27 @@ def _joint(specs: list[str], annotations: str | Path | list | None, **kw: Any) -
 def add_dataset_args(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """Add --dataset/--annotations/--split/--val-fraction/--seed to a verb's parser."""
     group = parser.add_argument_group("dataset")
-    group.add_argument("--dataset", action="append", required=required, metavar="SPEC",
-                       help="ucf101:ROOT, hmdb51:ROOT, folder:ROOT, list:FILE, images:ROOT or synthetic; "
-                            "repeat for a joint dataset")
-    group.add_argument("--annotations", action="append", metavar="DIR",
-                       help="annotation folder (ucf101, hmdb51); repeat per such dataset for a joint dataset")
+    group.add_argument(
+        "--dataset",
+        action="append",
+        required=required,
+        metavar="SPEC",
+        help="ucf101:ROOT, hmdb51:ROOT, folder:ROOT, list:FILE, images:ROOT or synthetic; repeat for a joint dataset",
+    )
+    group.add_argument(
+        "--annotations",
+        action="append",
+        metavar="DIR",
+        help="annotation folder (ucf101, hmdb51); repeat per such dataset for a joint dataset",
+    )
     group.add_argument("--split", type=int, default=1, choices=(1, 2, 3), help="official split (default 1)")
-    group.add_argument("--val-fraction", type=float, default=0.0, metavar="F",
-                       help="fraction of train held out for validation, stratified and group-aware")
+    group.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="fraction of train held out for validation, stratified and group-aware",
+    )
     group.add_argument("--seed", type=int, default=0, help="seed for the splits (default 0)")
 
 
@@ -135,5 +163,6 @@ def dataset_from_args(args: argparse.Namespace) -> Dataset:
     specs = args.dataset if isinstance(args.dataset, list) else [args.dataset] if args.dataset else []
     if not specs:
         raise ConfigError(None, "no dataset given: pass --dataset SPEC")
-    return dataset_from_spec(specs, annotations=args.annotations, split=args.split,
-                             val_fraction=args.val_fraction, seed=args.seed)
+    return dataset_from_spec(
+        specs, annotations=args.annotations, split=args.split, val_fraction=args.val_fraction, seed=args.seed
+    )

@@ -1,4 +1,8 @@
-"""Seeded, class-stratified, group-aware splitting of a sample list (validation and folder train/test splits)."""
+"""Seeded, class-stratified, group-aware splitting of a sample list (validation and folder train/test splits).
+
+Not scikit-learn's: StratifiedGroupKFold only holds out 1/K (no 0.1 or 0.2 without K folds) and GroupShuffleSplit
+is not stratified; this takes any fraction and never takes a class's last kept sample.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,7 @@ def _units(samples: list[Sample]) -> dict[str, list[int]]:
     return units
 
 
-def stratified_split(
-    samples: list[Sample], fraction: float, seed: int = 0
-) -> tuple[list[Sample], list[Sample]]:
+def stratified_split(samples: list[Sample], fraction: float, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
     """Split into (keep, held_out) with ~`fraction` of each class held out; no group lands on both sides.
 
     Groups are taken whole, in a seeded order, when they bring the per-class held-out counts closer to their

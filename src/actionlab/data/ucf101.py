@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from actionlab.data._files import FileChecker, default_annotations, read_lines, require_dir
+from actionlab.data._files import FileChecker, default_annotations, inside_root, read_lines, require_dir
 from actionlab.data.dataset import Dataset, Problem, Sample
 from actionlab.errors import DatasetError
 
@@ -45,15 +45,17 @@ def _resolve(root: Path, rel: str) -> Path:
 
 
 def _samples(
-    root: Path, path: Path, classes: list[str], problems: list[Problem], checker: FileChecker
+    root: Path, path: Path, classes: list[str], problems: list[Problem], checker: FileChecker, split: str
 ) -> list[Sample]:
     index = {c.lower(): i for i, c in enumerate(classes)}
     samples = []
     for n, line in read_lines(path):
         parts = line.split()
-        rel = parts[0].replace("\\", "/")
-        if len(parts) > 2 or "/" not in rel:
+        if len(parts) > 2 or "/" not in parts[0].replace("\\", "/"):
             problems.append(Problem(str(path), n, f"malformed line {line!r}, expected 'CLASS/FILE [LABEL]'"))
+            continue
+        rel = inside_root(root, parts[0], path, n, problems)  # normalised: the class is its first part
+        if rel is None:
             continue
         folder = rel.split("/")[0]
         label = index.get(folder.lower())
@@ -64,7 +66,7 @@ def _samples(
             problems.append(Problem(str(path), n, f"label {parts[1]} does not match class folder {folder!r}"))
             continue
         video = _resolve(root, rel)
-        if checker.ok(video, path, n):
+        if checker.ok(video, path, n, split=split, label=classes[label]):
             match = _GROUP.search(video.name)
             samples.append(Sample(video, label, match.group(1).lower() if match else None))
     return samples
@@ -73,13 +75,14 @@ def _samples(
 def load_ucf101(root: Path, *, annotations: Path | None = None, split: int = 1) -> Dataset:
     """Load UCF101 split 1, 2 or 3 from the class folders `root` and the annotation folder."""
     root = require_dir(root, "UCF101 video")
-    ann = require_dir(annotations if annotations is not None else default_annotations(root, "ucfTrainTestlist"),
-                      "UCF101 annotations")
+    ann = require_dir(
+        annotations if annotations is not None else default_annotations(root, "ucfTrainTestlist"), "UCF101 annotations"
+    )
     if split not in (1, 2, 3):
         raise DatasetError(ann, f"split must be 1, 2 or 3, got {split}")
     problems: list[Problem] = []
     classes = _classes(ann / "classInd.txt", problems)
     checker = FileChecker(problems)
-    train = _samples(root, ann / f"trainlist0{split}.txt", classes, problems, checker)
-    test = _samples(root, ann / f"testlist0{split}.txt", classes, problems, checker)
-    return Dataset("ucf101", classes, train, test, problems=problems)
+    train = _samples(root, ann / f"trainlist0{split}.txt", classes, problems, checker, "train")
+    test = _samples(root, ann / f"testlist0{split}.txt", classes, problems, checker, "test")
+    return Dataset("ucf101", classes, checker.keep(train), checker.keep(test), problems=problems)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -23,8 +23,7 @@ def find_target_layer(model: nn.Module) -> nn.Module:
     return (spatial or convs)[-1]
 
 
-def backprop_class_score(model: nn.Module, inputs: torch.Tensor,
-                         class_idx: int | Sequence[int] | None) -> torch.Tensor:
+def backprop_class_score(model: nn.Module, inputs: torch.Tensor, class_idx: int | Sequence[int] | None) -> torch.Tensor:
     """Back-propagate each item's class score (predicted class when None) in eval mode; returns the input with .grad.
 
     The input gets requires_grad so frozen models (requires_grad=False) still back-propagate to hooked layers.
@@ -87,7 +86,7 @@ def grad_cam(
     spatial = tuple(range(2, act.ndim))
     weights = grad.mean(dim=spatial, keepdim=True)
     cam = F.relu((weights * act).sum(dim=1, keepdim=True))
-    size = inputs.shape[-(act.ndim - 2):]
+    size = inputs.shape[-(act.ndim - 2) :]
     mode = "bilinear" if act.ndim == 4 else "trilinear"
     cam = F.interpolate(cam.float(), size=size, mode=mode, align_corners=False)[:, 0]
     if inputs.ndim == 5 and cam.ndim == 3:

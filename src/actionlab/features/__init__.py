@@ -20,5 +20,15 @@ from actionlab.features.flow import dequantize_flow, quantize_flow
 from actionlab.features.registry import create_extractor
 from actionlab.features.store import FeatureStore, StoredItem
 
-__all__ = ["ExtractSummary", "Extractor", "FeatureArray", "FeatureStore", "StoredItem", "config_hash",
-           "create_extractor", "dequantize_flow", "extract", "quantize_flow"]
+__all__ = [
+    "ExtractSummary",
+    "Extractor",
+    "FeatureArray",
+    "FeatureStore",
+    "StoredItem",
+    "config_hash",
+    "create_extractor",
+    "dequantize_flow",
+    "extract",
+    "quantize_flow",
+]

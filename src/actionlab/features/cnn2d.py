@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -33,6 +33,10 @@ from actionlab.features.torchbase import TorchExtractor, common_config
 from actionlab.features.weights import PUBLISHED, build_torchvision, is_run_dir, weights_digest
 from actionlab.sampling import UniformSampler
 from actionlab.video import read_sampled
+
+if TYPE_CHECKING:
+    from actionlab.models.base import Classifier
+    from actionlab.models.joint import JointHeads
 
 DEFAULT_SIZE = 224  # torchvision's image size; a run's own `size` option for run weights
 # presets whose run holds a per-frame 2D network: where it is, and whether its head scores single frames
@@ -95,7 +99,8 @@ class FrameNet(nn.Module):
 
     def __init__(self, net: nn.Module, head: nn.Module | None) -> None:
         super().__init__()
-        self.net, self.head = net, head
+        self.net = cast("Classifier", net)  # a run's 2D network or a wrapped torchvision one
+        self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, D) features, or (N, D + C) with the class scores."""
@@ -116,10 +121,21 @@ class Cnn2dExtractor(TorchExtractor):
     (`None`: 2 on a CPU, 1 on a GPU; see torchbase). `step` and `scores`: see the module docstring.
     """
 
-    def __init__(self, backbone: str = "resnet18", *, weights: str | Path | None = None, num_frames: int = 8,
-                 size: int | None = None, seed: int = 0, bf16: bool | None = None, device: str | None = None,
-                 batch_size: int = 32, streams: int | None = None, step: int | None = None,
-                 scores: bool = False) -> None:
+    def __init__(
+        self,
+        backbone: str = "resnet18",
+        *,
+        weights: str | Path | None = None,
+        num_frames: int = 8,
+        size: int | None = None,
+        seed: int = 0,
+        bf16: bool | None = None,
+        device: str | None = None,
+        batch_size: int = 32,
+        streams: int | None = None,
+        step: int | None = None,
+        scores: bool = False,
+    ) -> None:
         if step is not None and step < 1:
             raise FeatureError(None, f"cnn2d step must be >= 1, not {step}")
         self.sampler = UniformSampler(num_frames) if step is None else StepSampler(step, num_frames)
@@ -127,15 +143,20 @@ class Cnn2dExtractor(TorchExtractor):
         bf16 = self._resolve(device, bf16, streams)
         more: dict[str, Any] = {"num_frames": num_frames, **({"step": step} if step is not None else {})}
         self.run_model = is_run_dir(weights)
+        model: nn.Module
         if self.run_model:
+            assert weights is not None  # is_run_dir(None) is False
             model, run = load_run_network(Path(weights), backbone, scores)
             size = size or run.size  # by default a run's network sees frames at the size it was trained on
             more["weights_digest"] = weights_digest(weights)
             if scores:
                 more.update(score_dim=len(run.classes), classes=list(run.classes))
         elif scores:
-            raise FeatureError(weights, "cnn2d scores need weights=RUN (--weights RUN): a frame-cnn or late-fusion "
-                                        "run folder, whose head gives each frame's class scores")
+            raise FeatureError(
+                weights,
+                "cnn2d scores need weights=RUN (--weights RUN): a frame-cnn or late-fusion "
+                "run folder, whose head gives each frame's class scores",
+            )
         else:
             model = self._torchvision(backbone, weights, seed)
         self.size = size or DEFAULT_SIZE
@@ -144,8 +165,9 @@ class Cnn2dExtractor(TorchExtractor):
 
     @staticmethod
     def _torchvision(arch: str, weights: str | Path | None, seed: int) -> nn.Module:
-        probe_net = build_torchvision(arch, None, seed, ()) if weights is not None and weights not in PUBLISHED \
-            else None
+        probe_net = (
+            build_torchvision(arch, None, seed, ()) if weights is not None and weights not in PUBLISHED else None
+        )
         if probe_net is not None:
             head = head_path(probe_net, arch)
             del probe_net
@@ -184,23 +206,30 @@ def load_run_network(run_dir: Path, backbone: str, scores: bool) -> tuple[FrameN
 
     method = raw.get("method")
     if method not in RUN_NETWORKS:
-        raise CheckpointError(run_dir, f"a {method} run has no per-frame 2D network; --weights RUN takes runs of "
-                                       f"{', '.join(RUN_NETWORKS)}")
+        raise CheckpointError(
+            run_dir,
+            f"a {method} run has no per-frame 2D network; --weights RUN takes runs of {', '.join(RUN_NETWORKS)}",
+        )
     run_backbone = (raw.get("options") or {}).get("backbone")
     if run_backbone != backbone:
-        raise CheckpointError(run_dir, f"this {method} run's backbone is {run_backbone}: extract with "
-                                       f"cnn2d:{run_backbone}, not cnn2d:{backbone}")
+        raise CheckpointError(
+            run_dir,
+            f"this {method} run's backbone is {run_backbone}: extract with cnn2d:{run_backbone}, not cnn2d:{backbone}",
+        )
     where, scores_frames = RUN_NETWORKS[method]
     if scores and not scores_frames:
-        raise CheckpointError(run_dir, f"a {method} run's head reads its LSTM, not single frames: scores need a "
-                                       "frame-cnn or late-fusion run")
+        raise CheckpointError(
+            run_dir,
+            f"a {method} run's head reads its LSTM, not single frames: scores need a frame-cnn or late-fusion run",
+        )
     _, model, _, rc = load_run(run_dir)
     if rc.datasets:  # a joint run: the shared network under one head per dataset, none over all its classes
         if scores:
             raise CheckpointError(run_dir, "a joint run has one head per dataset: scores need a single-dataset run")
-        model = model.body
-    net = getattr(model, where) if where else model
-    return FrameNet(net, model.head if scores else None).eval(), RunInfo(list(rc.classes), rc.options.get("size"))
+        model = cast("JointHeads", model).body  # load_run wraps a joint run's network in JointHeads
+    clf = cast("Classifier", model)  # every preset's network is a Classifier
+    net = getattr(clf, where) if where else clf
+    return FrameNet(net, clf.head if scores else None).eval(), RunInfo(list(rc.classes), rc.options.get("size"))
 
 
 def _checkpoint_network(run_dir: Path, raw: dict[str, Any], backbone: str, scores: bool) -> tuple[FrameNet, RunInfo]:
@@ -208,10 +237,14 @@ def _checkpoint_network(run_dir: Path, raw: dict[str, Any], backbone: str, score
 
     name = raw["model"].get("name") if isinstance(raw["model"], dict) else None
     if name != backbone:
-        raise CheckpointError(run_dir, f"this checkpoint's model is {name}: extract with cnn2d:{name}, "
-                                       f"not cnn2d:{backbone}")
+        raise CheckpointError(
+            run_dir, f"this checkpoint's model is {name}: extract with cnn2d:{name}, not cnn2d:{backbone}"
+        )
     if scores:
-        raise CheckpointError(run_dir, "scores need a run of the training pipeline (config.json with method and "
-                                       "classes), not a bare checkpoint folder")
+        raise CheckpointError(
+            run_dir,
+            "scores need a run of the training pipeline (config.json with method and "
+            "classes), not a bare checkpoint folder",
+        )
     model, _ = load_run_model(run_dir)
     return FrameNet(model, None).eval(), RunInfo(list(raw.get("classes") or []), None)

@@ -26,16 +26,29 @@ class Cnn3dExtractor(TorchExtractor):
     std = KINETICS_STD
     model_dims = 5
 
-    def __init__(self, backbone: str = "r3d_18", *, weights: str | Path | None = None, num_clips: int = 2,
-                 clip_len: int = 16, stride: int = 1, size: int = 112, seed: int = 0, bf16: bool | None = None,
-                 device: str | None = None, batch_size: int = 4, streams: int | None = None) -> None:
+    def __init__(
+        self,
+        backbone: str = "r3d_18",
+        *,
+        weights: str | Path | None = None,
+        num_clips: int = 2,
+        clip_len: int = 16,
+        stride: int = 1,
+        size: int = 112,
+        seed: int = 0,
+        bf16: bool | None = None,
+        device: str | None = None,
+        batch_size: int = 4,
+        streams: int | None = None,
+    ) -> None:
         if backbone not in VIDEO_BACKBONES:
             raise FeatureError(None, f"unknown cnn3d backbone {backbone!r}; known: {sorted(VIDEO_BACKBONES)}")
         self.sampler = MultiClipSampler(num_clips, clip_len, stride)
         self.size, self.batch_size, self.rows_per_video = size, batch_size, num_clips
         bf16 = self._resolve(device, bf16, streams)
-        self.config = common_config(f"cnn3d:{backbone}", weights, seed, size, bf16, num_clips=num_clips,
-                                    clip_len=clip_len, stride=stride)
+        self.config = common_config(
+            f"cnn3d:{backbone}", weights, seed, size, bf16, num_clips=num_clips, clip_len=clip_len, stride=stride
+        )
         head = VIDEO_BACKBONES[backbone]
         net = build_torchvision(backbone, weights, seed, (head + ".",))
         setattr(net, head, nn.Identity())

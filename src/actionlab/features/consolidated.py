@@ -5,7 +5,7 @@ Layout (h5py), one row per video in the `videos/` columns and every video's rows
                    `layout` (LAYOUT)
   values           all videos' feature rows concatenated along axis 0: (total rows, *feature shape)
   indices          all videos' frame indices concatenated along axis 0
-  videos/key       item key (store.item_key) of each video, str
+  videos/key       item key (actionlab.features.keys: path + file version) of each video, str
   videos/path      video path, str;  videos/label int64;  videos/split str;  videos/fps float64
   videos/values_start, videos/values_len     video i's features are values[start[i] : start[i] + len[i]]
   videos/indices_start, videos/indices_len   the same for `indices`
@@ -26,20 +26,31 @@ skipped list and stats) equals the store's: any shard written later makes it sta
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import h5py
 import numpy as np
 
 from actionlab.features.base import FeatureArray
+from actionlab.features.keys import path_part
 
 FILE_NAME = "features.h5"
 LAYOUT = 2  # 1: a group per video (before 2026-11-23); such files are never current and get rewritten
 _BLOCK_BYTES = 64 * 2**20  # rows buffered before an append to the file: bounded memory, few resizes
 _STR = h5py.string_dtype()
-_COLUMNS = {"key": _STR, "path": _STR, "label": np.int64, "split": _STR, "fps": np.float64, "values_start": np.int64,
-            "values_len": np.int64, "indices_start": np.int64, "indices_len": np.int64}
+_COLUMNS = {
+    "key": _STR,
+    "path": _STR,
+    "label": np.int64,
+    "split": _STR,
+    "fps": np.float64,
+    "values_start": np.int64,
+    "values_len": np.int64,
+    "indices_start": np.int64,
+    "indices_len": np.int64,
+}
 
 
 def _mtime(path: Path) -> int:
@@ -51,8 +62,16 @@ def _mtime(path: Path) -> int:
 
 def signature(store_dir: Path, config_hash: str, count: int) -> str:
     """JSON text that changes whenever the store's shards, skipped list, stats, config or the layout change."""
-    return json.dumps({"layout": LAYOUT, "hash": config_hash, "count": count, "items": _mtime(store_dir / "items"),
-                       "skipped": _mtime(store_dir / "skipped.json"), "stats": _mtime(store_dir / "stats.npz")})
+    return json.dumps(
+        {
+            "layout": LAYOUT,
+            "hash": config_hash,
+            "count": count,
+            "items": _mtime(store_dir / "items"),
+            "skipped": _mtime(store_dir / "skipped.json"),
+            "stats": _mtime(store_dir / "stats.npz"),
+        }
+    )
 
 
 class _Ragged:
@@ -92,37 +111,51 @@ class _Ragged:
             self.h5.create_dataset(self.name, data=block, maxshape=(None, *self.kind[0]), chunks=True)
         elif len(block):
             data.resize(self.rows, axis=0)
-            data[self.rows - len(block):] = block
+            data[self.rows - len(block) :] = block
         self.buffer, self.buffered = [], 0
 
 
-def write(target: Path, items: Iterable[tuple[str, Any]],
-          finish: Callable[[], tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]],
-          state: dict[str, np.ndarray] | None, atomic_write: Callable) -> None:
+def write(
+    target: Path,
+    items: Iterable[tuple[str, Any]],
+    finish: Callable[[], tuple[dict[str, Any], tuple[np.ndarray, np.ndarray] | None]],
+    state: dict[str, np.ndarray] | None,
+    atomic_write: Callable,
+) -> None:
     """Write (key, StoredItem) pairs into one HDF5 file at `target`, atomically.
 
     `finish()`, called once every item is written, gives the root attributes and the (mean, std) stats, which
     the caller may compute from the items as they stream past.
     """
-    def fill(tmp: str) -> None:
+
+    def fill(tmp: Path) -> None:
         with h5py.File(tmp, "w") as h5:
-            for key, value in (state or {}).items():
-                h5.create_dataset(f"state/{key}", data=value)
+            for key, array in (state or {}).items():
+                h5.create_dataset(f"state/{key}", data=array)
             values, indices = _Ragged(h5, "values"), _Ragged(h5, "indices")
             columns: dict[str, list] = {name: [] for name in _COLUMNS}
             for key, item in items:
                 v_start, v_len = values.add(key, item.features.values)
                 i_start, i_len = indices.add(key, item.features.indices)
-                for name, value in (("key", key), ("path", item.path), ("label", item.label), ("split", item.split),
-                                    ("fps", item.features.fps), ("values_start", v_start), ("values_len", v_len),
-                                    ("indices_start", i_start), ("indices_len", i_len)):
+                for name, value in (
+                    ("key", key),
+                    ("path", item.path),
+                    ("label", item.label),
+                    ("split", item.split),
+                    ("fps", item.features.fps),
+                    ("values_start", v_start),
+                    ("values_len", v_len),
+                    ("indices_start", i_start),
+                    ("indices_len", i_len),
+                ):
                     columns[name].append(value)
             values.flush()
             indices.flush()
             for name, column in columns.items():
                 dtype = _COLUMNS[name]
-                h5.create_dataset(f"videos/{name}", data=np.array(column, dtype=object if dtype is _STR else dtype),
-                                  dtype=dtype)
+                h5.create_dataset(
+                    f"videos/{name}", data=np.array(column, dtype=object if dtype is _STR else dtype), dtype=dtype
+                )
             attrs, stats = finish()
             h5.attrs["layout"] = LAYOUT
             for key, value in attrs.items():
@@ -130,6 +163,7 @@ def write(target: Path, items: Iterable[tuple[str, Any]],
             if stats is not None:
                 h5.create_dataset("stats/mean", data=stats[0])
                 h5.create_dataset("stats/std", data=stats[1])
+
     atomic_write(target, fill)
 
 
@@ -171,13 +205,23 @@ class Reader:
 
     def _table(self) -> dict[str, Any]:
         """The `videos/*` columns of the open file, read once (a few numbers per video), plus a key → row map."""
+        h5 = self._h5
+        assert h5 is not None, "callers check that the file is open"
         if self._columns is None:
-            videos = self._h5["videos"]
-            self._columns = {name: videos[name].asstr()[()] if _COLUMNS.get(name) is _STR else videos[name][()]
-                             for name in videos}
+            videos = h5["videos"]
+            self._columns = {
+                name: videos[name].asstr()[()] if _COLUMNS.get(name) is _STR else videos[name][()] for name in videos
+            }
             self._columns["row"] = {k: i for i, k in enumerate(self._columns["key"])}
-            self._columns["arrays"] = {name: self._h5.get(name) for name in ("values", "indices")}
+            self._columns["by_path"] = {path_part(k): k for k in self._columns["key"]}
+            self._columns["arrays"] = {name: h5.get(name) for name in ("values", "indices")}
         return self._columns
+
+    def key_for(self, path: str) -> str | None:
+        """The stored key whose path part is `path` (one per file: consolidation keeps the newest), or None."""
+        if self._h5 is None:
+            return None
+        return self._table()["by_path"].get(path)
 
     def paths(self) -> list[str]:
         """Paths of every video in the open file."""
@@ -198,5 +242,6 @@ class Reader:
     def _rows_of(self, table: dict[str, Any], name: str, key: str, row: int) -> np.ndarray:
         start, length = int(table[f"{name}_start"][row]), int(table[f"{name}_len"][row])
         if start < 0:
+            assert self._h5 is not None, "item() checked that the file is open"
             return self._h5[f"{name}_by_video/{key}"][()]
         return table["arrays"][name][start : start + length]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from tqdm import tqdm
 
@@ -48,9 +50,10 @@ def _todo(dataset: Any, store: FeatureStore, limit: int | None) -> tuple[list, i
     items = [(s, split) for split in SPLITS for s in getattr(dataset, split, [])]
     if limit is not None:
         items = items[:limit]
-    known = store.skipped
-    before = [(str(s.path), known[str(s.path)]) for s, _ in items if str(s.path) in known]
-    todo = [(s, sp) for s, sp in items if s.path not in store and str(s.path) not in known]
+    # a skip holds for the version of the file it was made on: a file fixed (or replaced) since is tried again
+    reasons = store.skip_reasons([s.path for s, _ in items])
+    before = [(str(s.path), reasons[str(s.path)]) for s, _ in items if str(s.path) in reasons]
+    todo = [(s, sp) for s, sp in items if str(s.path) not in reasons and s.path not in store]
     return todo, len(items) - len(todo) - len(before), before
 
 
@@ -62,11 +65,12 @@ def _fit(extractor: Extractor, store: FeatureStore, dataset: Any, limit: int | N
         return
     train = [s.path for s in dataset.train][:limit]
     extractor.fit(train)
+    for path, reason in getattr(extractor, "fit_skipped", []):  # listed (and not tried again) like other skips
+        store.add_skipped(path, reason)
     store.save_state(extractor.state())
 
 
-def _prefetched(job: Callable[[Path], Any], todo: list, workers: int,
-                ahead: int = 0) -> Iterator[tuple[Any, str, Any]]:
+def _prefetched(job: Callable[[Path], Any], todo: list, workers: int, ahead: int = 0) -> Iterator[tuple[Any, str, Any]]:
     """Yield (sample, split, job(path) | ActionlabError) in order while `workers` threads run ahead.
 
     At most max(2*workers, ahead) videos are in flight, so memory does not grow with the dataset size. PyAV and
@@ -94,7 +98,7 @@ def _guarded(call: Callable[[], Any], path: Path) -> Any:
         return call()
     except ActionlabError as err:
         return err
-    except Exception as err:  # noqa: BLE001 - one odd video (codec bug, OOM frame) must not sink the run
+    except Exception as err:
         return ActionlabError(path, f"{type(err).__name__}: {err}".splitlines()[0] if str(err) else type(err).__name__)
 
 
@@ -145,8 +149,9 @@ def _batched(extractor: TorchExtractor, todo: list, workers: int) -> Iterator[tu
                 continue
             group.append((sample, split, out))
             rows = sum(len(d[0]) for _, _, d in group)
-            if rows >= batch_rows(extractor.batch_size, streams, launched, rows + (len(todo) - done) * rows_per_video,
-                                  rows_per_video):
+            if rows >= batch_rows(
+                extractor.batch_size, streams, launched, rows + (len(todo) - done) * rows_per_video, rows_per_video
+            ):
                 yield from launch(group)
                 group, launched = [], launched + 1
         yield from launch(group)
@@ -159,7 +164,7 @@ def _compute(extractor: TorchExtractor, group: list[tuple[Any, str, Any]]) -> It
         return
     outs = _guarded(lambda: extractor.compute_batch([d for _, _, d in group]), group[0][0].path)
     if isinstance(outs, ActionlabError) and len(group) > 1:
-        outs = [_guarded(lambda d=d: extractor.compute(d), s.path) for s, _, d in group]
+        outs = [_guarded(functools.partial(extractor.compute, d), s.path) for s, _, d in group]
     elif isinstance(outs, ActionlabError):
         outs = [outs]
     for (sample, split, _), out in zip(group, outs):
@@ -173,12 +178,22 @@ def _results(extractor: Extractor, todo: list, workers: int) -> Iterator[tuple[A
     return _prefetched(extractor.transform, todo, workers)
 
 
-def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit: int | None = None,
-            progress: bool = True, workers: int | None = None) -> ExtractSummary:
+def extract(
+    dataset: Any,
+    extractor: Extractor,
+    store_root: str | Path,
+    *,
+    limit: int | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+    engine: Any = None,
+) -> ExtractSummary:
     """Extract features of every train/val/test sample not yet in the store; returns an ExtractSummary.
 
     `workers` decoding threads run ahead of the network (default: 1 for CNN extractors, whose network already
-    uses every core, 2 otherwise). When the run ends the shards are consolidated into the store's HDF5 file.
+    uses every core, 2 otherwise). `engine` (e.g. actionlab.features.ray_engine.RayEngine) runs the videos
+    elsewhere instead; fitting, the lock, skipped videos and consolidation stay in this process. When the run
+    ends the shards are consolidated into the store's HDF5 file.
     """
     if workers is None:
         workers = 1 if isinstance(extractor, TorchExtractor) else 2
@@ -190,35 +205,48 @@ def extract(dataset: Any, extractor: Extractor, store_root: str | Path, *, limit
             _fit(extractor, store, dataset, limit)
         todo, already, before = _todo(dataset, store, limit)
         summary = ExtractSummary(store.path, already=already, skipped=before)
-        bar = tqdm(total=len(todo), desc=f"extract {extractor.config['name']}", file=sys.stderr,
-                   disable=not progress, unit="video")
-        # Shards are written on their own thread, off the network's, one per SHARD_SECONDS or SHARD_VIDEOS videos:
-        # a kill loses at most the unwritten ones, which the next run recomputes.
-        with ThreadPoolExecutor(1) as writer:
-            writes: deque[Future] = deque()
-            shard: list[tuple[Path, FeatureArray, int, str]] = []
-            flushed = time.perf_counter()
-            for sample, split, out in _results(extractor, todo, workers):
-                if isinstance(out, FeatureArray):
-                    shard.append((sample.path, out, int(sample.label), split))
-                    summary.done += 1
-                    summary.rows += len(out.values)
-                    if len(shard) >= SHARD_VIDEOS or time.perf_counter() - flushed >= SHARD_SECONDS:
-                        writes.append(writer.submit(store.put_many, shard))
-                        shard, flushed = [], time.perf_counter()
-                else:
-                    store.add_skipped(sample.path, out.reason)
-                    summary.skipped.append((str(sample.path), out.reason))
-                while writes and writes[0].done():
-                    writes.popleft().result()  # a failed write (disk full) stops the run now, not at the end
-                bar.update()
-            writes.append(writer.submit(store.put_many, shard))
-            for write in writes:
-                write.result()
-        bar.close()
+        if engine is not None:
+            engine.run(extractor, store, todo, summary, progress)
+        else:
+            _extract_here(extractor, store, todo, summary, workers, progress)
+        if store.skipped:  # skipped once, extracted now (the file was fixed)
+            store.forget_skipped([s.path for s, _ in todo if s.path in store])
         if summary.done or len(summary.skipped) > len(before) or store.consolidated() is None:
             store.consolidate()  # computes the training stats in the same pass
     finally:
         store.unlock()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _extract_here(
+    extractor: Extractor, store: FeatureStore, todo: list, summary: ExtractSummary, workers: int, progress: bool
+) -> None:
+    """The local engine: decode threads and the network in this process, shards written off its thread."""
+    bar = tqdm(
+        total=len(todo), desc=f"extract {extractor.config['name']}", file=sys.stderr, disable=not progress, unit="video"
+    )
+    # Shards are written on their own thread, off the network's, one per SHARD_SECONDS or SHARD_VIDEOS videos:
+    # a kill loses at most the unwritten ones, which the next run recomputes.
+    with ThreadPoolExecutor(1) as writer:
+        writes: deque[Future] = deque()
+        shard: list[tuple[Path, FeatureArray, int, str]] = []
+        flushed = time.perf_counter()
+        for sample, split, out in _results(extractor, todo, workers):
+            if isinstance(out, FeatureArray):
+                shard.append((sample.path, out, int(sample.label), split))
+                summary.done += 1
+                summary.rows += len(out.values)
+                if len(shard) >= SHARD_VIDEOS or time.perf_counter() - flushed >= SHARD_SECONDS:
+                    writes.append(writer.submit(store.put_many, shard))
+                    shard, flushed = [], time.perf_counter()
+            else:
+                store.add_skipped(sample.path, out.reason)
+                summary.skipped.append((str(sample.path), out.reason))
+            while writes and writes[0].done():
+                writes.popleft().result()  # a failed write (disk full) stops the run now, not at the end
+            bar.update()
+        writes.append(writer.submit(store.put_many, shard))
+        for write in writes:
+            write.result()
+    bar.close()

@@ -29,14 +29,27 @@ def dequantize_flow(values: np.ndarray, bound: float = 20.0) -> np.ndarray:
 class FlowExtractor(Extractor):
     """Flow between consecutive window frames: values uint8 (L, H, W, 2), indices the L+1 frames."""
 
-    def __init__(self, method: str = "farneback", *, num_flows: int = 16, step: int = 2, size: int = 112,
-                 bound: float = 20.0) -> None:
+    def __init__(
+        self,
+        method: str = "farneback",
+        *,
+        num_flows: int = 16,
+        step: int = 2,
+        size: int | tuple[int, int] = 112,
+        bound: float = 20.0,
+    ) -> None:
         if method not in METHODS:
             raise FeatureError(None, f"unknown flow method {method!r}; known: {METHODS}")
         self.method, self.size, self.bound = method, size, float(bound)
         self.sampler = FlowWindowSampler(num_flows, step)
-        self.config = {"name": f"flow:{method}", "num_flows": num_flows, "step": step, "size": size,
-                       "bound": self.bound, "dtype": "uint8"}
+        self.config = {
+            "name": f"flow:{method}",
+            "num_flows": num_flows,
+            "step": step,
+            "size": size,
+            "bound": self.bound,
+            "dtype": "uint8",
+        }
 
     def _flow(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
         if self.method == "dis":
@@ -47,6 +60,10 @@ class FlowExtractor(Extractor):
     def transform(self, path: str | Path) -> FeatureArray:
         """Quantised flow for the sampled window."""
         frames, idx, info = read_sampled(path, self.sampler.sample, size=self.size, threads=1)
+        return FeatureArray(self.flow_fields(frames), idx, info.fps)
+
+    def flow_fields(self, frames: np.ndarray) -> np.ndarray:
+        """Quantised flow (L, H, W, 2) between consecutive RGB frames (L + 1, H, W, 3) (predict --timeline too)."""
         gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
         flows = np.stack([self._flow(a, b) for a, b in zip(gray[:-1], gray[1:])])
-        return FeatureArray(quantize_flow(flows, self.bound), idx, info.fps)
+        return quantize_flow(flows, self.bound)

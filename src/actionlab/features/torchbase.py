@@ -14,8 +14,9 @@ cores busy and let decoding slot in between. benchmarks/extract.py prints both f
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -142,5 +143,11 @@ class TorchExtractor(Extractor):
 
 def common_config(name: str, weights: Any, seed: int, size: int, bf16: bool, **more: Any) -> dict[str, Any]:
     """Config fields every CNN extractor records (device is not part of it: it does not change features much)."""
-    return {"name": name, "weights": None if weights is None else str(weights), "seed": seed, "size": size,
-            "bf16": bf16, **more}
+    return {
+        "name": name,
+        "weights": None if weights is None else str(weights),
+        "seed": seed,
+        "size": size,
+        "bf16": bf16,
+        **more,
+    }

@@ -11,7 +11,7 @@ import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError
-from actionlab.models.weights import read_state_dict
+from actionlab.models.weights import build_published, read_state_dict
 
 # published weights by kind: the prefix torchvision's weights enum gives them
 PUBLISHED = {"imagenet": "IMAGENET1K", "kinetics400": "KINETICS400"}
@@ -32,32 +32,33 @@ def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_key
 
 
 def _download(arch: str, kind: str = "imagenet") -> nn.Module:
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    """torchvision's published weights, from the verified local file (never unpickled; see models.weights)."""
     try:
         default = torchvision.models.get_model_weights(arch).DEFAULT
     except ValueError as err:
         raise CheckpointError(None, f"unknown torchvision model {arch!r}: {err}") from None
     if not default.name.startswith(PUBLISHED[kind]):  # kinetics400 for an image net, imagenet for a video net
-        raise CheckpointError(arch, f"{arch} has no {kind} weights (its published weights are {default.name}); "
-                                    "imagenet is for cnn2d backbones, kinetics400 for cnn3d ones")
-    try:
-        return torchvision.models.get_model(arch, weights="DEFAULT")
-    except Exception as err:  # noqa: BLE001 - any download/IO failure means the same to the user
         raise CheckpointError(
-            arch, f"pretrained weights unavailable ({type(err).__name__}); put torchvision's checkpoint file "
-            f"in {hub} (or set TORCH_HOME) or pass --weights PATH to a .pt/.pth/.safetensors state dict") from None
+            arch,
+            f"{arch} has no {kind} weights (its published weights are {default.name}); "
+            "imagenet is for cnn2d backbones, kinetics400 for cnn3d ones",
+        )
+    return build_published(arch, kind)
 
 
 def load_state_file(model: nn.Module, path: Path, head_keys: tuple[str, ...]) -> None:
     """Load backbone weights from `path`, ignoring classifier keys; missing/unexpected backbone keys are errors."""
     state = read_state_dict(path)
-    is_head = lambda key: key.startswith(head_keys)  # noqa: E731
+    is_head = lambda key: key.startswith(head_keys)
     state = {k: v for k, v in state.items() if not is_head(k)}
     own = {k for k in model.state_dict() if not is_head(k)}
     missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
     if missing or unexpected:
-        raise CheckpointError(path, f"backbone keys do not match: missing {missing[:5]} ({len(missing)}), "
-                                    f"unexpected {unexpected[:5]} ({len(unexpected)})")
+        raise CheckpointError(
+            path,
+            f"backbone keys do not match: missing {missing[:5]} ({len(missing)}), "
+            f"unexpected {unexpected[:5]} ({len(unexpected)})",
+        )
     try:
         model.load_state_dict(state, strict=False)
     except RuntimeError as err:

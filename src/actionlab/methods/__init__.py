@@ -6,12 +6,27 @@ options (`actionlab methods NAME` lists them), streams the training clips, fits,
 `predict(run_dir, paths) -> Predictions` rebuilds everything from the run folder.
 """
 
-from actionlab.methods.base import Method, Predictions, RunResult, get_method, list_methods, register_method
-from actionlab.methods import frames as _frames  # noqa: F401  (registers)
-from actionlab.methods import clips as _clips  # noqa: F401
-from actionlab.methods import flow as _flow  # noqa: F401
-from actionlab.methods import features_mlp as _features_mlp  # noqa: F401
-from actionlab.methods import features_lstm as _features_lstm  # noqa: F401
-from actionlab.methods import two_stream as _two_stream  # noqa: F401
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The presets register themselves when imported; they import torch, so they load on first use of a name below:
+# `actionlab.methods.options` (the declarations `actionlab train --help` reads) then stays torch-free.
+_PRESETS = ("frames", "clips", "flow", "features_mlp", "features_lstm", "two_stream")
+
+if TYPE_CHECKING:
+    from actionlab.methods.base import Method, Predictions, RunResult, get_method, list_methods, register_method
 
 __all__ = ["Method", "Predictions", "RunResult", "get_method", "list_methods", "register_method"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    base = importlib.import_module(f"{__name__}.base")
+    for preset in _PRESETS:
+        importlib.import_module(f"{__name__}.{preset}")
+    for public in __all__:
+        globals()[public] = getattr(base, public)
+    return globals()[name]

@@ -1,15 +1,25 @@
-"""The Method interface: a named recipe that trains a self-contained run dir and predicts from it."""
+"""The Method interface: a named recipe that trains a self-contained run dir and predicts from it.
+
+The registry holds preset instances (not builders as models/registry.py does): why the three registries stay
+separate is said there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from actionlab.atomic import write_json
 from actionlab.errors import ConfigError
+
+if TYPE_CHECKING:  # preset.py imports this module
+    from actionlab.methods.preset import Preset
+
+P = TypeVar("P", bound="Preset[Any]")
 
 
 @dataclass
@@ -49,21 +59,22 @@ class Method:
         raise NotImplementedError
 
 
-_METHODS: dict[str, Method] = {}
+# every registered method is a Preset (they all train through methods.pipeline)
+_METHODS: dict[str, Preset[Any]] = {}
 
 
-def register_method(method: Method) -> Method:
+def register_method(method: P) -> P:
     """Add a method instance to the registry under its name."""
     _METHODS[method.name] = method
     return method
 
 
-def list_methods() -> list[Method]:
+def list_methods() -> list[Preset[Any]]:
     """All registered methods, sorted by name."""
     return [_METHODS[k] for k in sorted(_METHODS)]
 
 
-def get_method(name: str) -> Method:
+def get_method(name: str) -> Preset[Any]:
     """The method called `name`; ConfigError listing the choices otherwise."""
     if name not in _METHODS:
         raise ConfigError(None, f"unknown method {name!r}; choose one of {', '.join(sorted(_METHODS))}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import nn
 
 from actionlab.errors import ConfigError
 from actionlab.methods.base import register_method
-from actionlab.methods.frames import SMALL_2D, backbones_2d, frame_augment
+from actionlab.methods.frames import SMALL_2D, frame_augment
 from actionlab.methods.inputs import KINETICS, FrameReader
 from actionlab.methods.options import FrameOptions, TrainOptions, TransferOptions
 from actionlab.methods.preset import Preset
@@ -27,9 +27,12 @@ class ClipOptions(FrameOptions, TransferOptions, TrainOptions):
     """A clip of frames into a 3D network."""
 
     frames: int = opt(8, "frames per clip", low=1)
-    sampling: str = opt("segments", "segments: one frame per equal part of the video (random within it in "
-                                    "training); dense: consecutive frames `stride` apart (random start)",
-                        choices=("segments", "dense"))
+    sampling: str = opt(
+        "segments",
+        "segments: one frame per equal part of the video (random within it in "
+        "training); dense: consecutive frames `stride` apart (random start)",
+        choices=("segments", "dense"),
+    )
     stride: int = opt(2, "dense sampling: frames between sampled frames", low=1)
     test_clips: int = opt(1, "test: clips per video whose scores are averaged", low=1)
     dropout: float = opt(0.0, "dropout before the classifier", low=0, high=0.95)
@@ -41,11 +44,13 @@ class ClipOptions(FrameOptions, TransferOptions, TrainOptions):
             raise ConfigError(None, "stride applies to sampling=dense only")
 
 
-class _ClipPreset(Preset):
+C = TypeVar("C", bound=ClipOptions)
+
+
+class _ClipPreset(Preset[C]):
     temporal = True
 
-    def reader(self, o: ClipOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> FrameReader:
+    def reader(self, o: C, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]) -> FrameReader:
         plan = ClipPlan(o.frames, o.sampling, o.stride, o.test_clips)
         return FrameReader(plan, o.size, "3d", KINETICS, frame_augment(o, classes) if train else None)
 
@@ -56,8 +61,11 @@ class Clip3DOptions(ClipOptions):
 
     epochs: int = opt(20, "training epochs (the schedule spans them)", low=1)
 
-    backbone: str = opt(SMALL_3D, "r2plus1d-small (from scratch, CPU-sized) or torchvision r3d_18, mc3_18, "
-                                  "r2plus1d_18, s3d", choices=(SMALL_3D, *TV_3D))
+    backbone: str = opt(
+        SMALL_3D,
+        "r2plus1d-small (from scratch, CPU-sized) or torchvision r3d_18, mc3_18, r2plus1d_18, s3d",
+        choices=(SMALL_3D, *TV_3D),
+    )
     width: int = opt(16, "r2plus1d-small: channels of the first stage", low=4)
 
     def check(self) -> None:
@@ -67,7 +75,7 @@ class Clip3DOptions(ClipOptions):
             raise ConfigError(None, f"width applies to backbone={SMALL_3D} only, not {self.backbone!r}")
 
 
-class Clip3D(_ClipPreset):
+class Clip3D(_ClipPreset[Clip3DOptions]):
     """Residual (2+1)D CNN."""
 
     name = "clip3d"
@@ -75,7 +83,7 @@ class Clip3D(_ClipPreset):
     Options = Clip3DOptions
 
     def build(self, o: Clip3DOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        kw = {"width": o.width} if o.backbone == SMALL_3D else {}
+        kw: dict[str, Any] = {"width": o.width} if o.backbone == SMALL_3D else {}
         return create_model(o.backbone, num_classes=num_classes, dropout=o.dropout, **kw)
 
     def pretrained_arch(self, o: Clip3DOptions) -> str | None:
@@ -87,12 +95,13 @@ class C3DOptions(ClipOptions):
     """c3d."""
 
     frames: int = opt(16, "frames per clip", low=1)
-    width: float = opt(0.125, "channel multiplier of every layer (1.0 = the paper's 64..512 and fc 4096)",
-                       low=0.03, high=1.0)
+    width: float = opt(
+        0.125, "channel multiplier of every layer (1.0 = the paper's 64..512 and fc 4096)", low=0.03, high=1.0
+    )
     dropout: float = opt(0.5, "dropout in the fully connected layers", low=0, high=0.95)
 
 
-class C3D(_ClipPreset):
+class C3D(_ClipPreset[C3DOptions]):
     """C3D (Tran et al. 2015)."""
 
     name = "c3d"
@@ -107,8 +116,11 @@ class C3D(_ClipPreset):
 class I3DOptions(ClipOptions):
     """i3d."""
 
-    base: str = opt(SMALL_2D, "the 2D ResNet that is inflated: resnet-small, resnet18 or resnet50",
-                    choices=(SMALL_2D, "resnet18", "resnet50"))
+    base: str = opt(
+        SMALL_2D,
+        "the 2D ResNet that is inflated: resnet-small, resnet18 or resnet50",
+        choices=(SMALL_2D, "resnet18", "resnet50"),
+    )
     width: int = opt(16, "resnet-small: channels of the first stage", low=4)
     time_kernel: int = opt(3, "temporal size of the inflated kernels", low=1)
     nonlocal_stages: tuple[int, ...] = opt((), "stages (0-3) followed by a non-local block", low=0, high=3)
@@ -120,7 +132,7 @@ class I3DOptions(ClipOptions):
             raise ConfigError(None, f"width applies to base={SMALL_2D} only, not {self.base!r}")
 
 
-class I3D(_ClipPreset):
+class I3D(_ClipPreset[I3DOptions]):
     """A 2D ResNet inflated to 3D; init from a 2D run, a 2D file or ImageNet inflates those weights."""
 
     name = "i3d"
@@ -129,8 +141,15 @@ class I3D(_ClipPreset):
 
     def build(self, o: I3DOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
         kw = {"width": o.width} if o.base == SMALL_2D else {}
-        return create_model("i3d-resnet", num_classes=num_classes, base=o.base, base_kwargs=kw,
-                            time_kernel=o.time_kernel, nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
+        return create_model(
+            "i3d-resnet",
+            num_classes=num_classes,
+            base=o.base,
+            base_kwargs=kw,
+            time_kernel=o.time_kernel,
+            nonlocal_stages=o.nonlocal_stages,
+            dropout=o.dropout,
+        )
 
     def pretrained_arch(self, o: I3DOptions) -> str | None:
         return None if o.base == SMALL_2D else o.base
@@ -140,8 +159,11 @@ class I3D(_ClipPreset):
 class NonLocalOptions(ClipOptions):
     """nonlocal."""
 
-    base: str = opt("i3d", "the 3D network the blocks go into: i3d (inflated resnet-small) or r2plus1d "
-                           "(clip3d's network)", choices=("i3d", "r2plus1d"))
+    base: str = opt(
+        "i3d",
+        "the 3D network the blocks go into: i3d (inflated resnet-small) or r2plus1d (clip3d's network)",
+        choices=("i3d", "r2plus1d"),
+    )
     width: int = opt(16, "channels of the first stage", low=4)
     nonlocal_stages: tuple[int, ...] = opt((2, 3), "stages (0-3) followed by a non-local block", low=0, high=3)
 
@@ -149,11 +171,14 @@ class NonLocalOptions(ClipOptions):
         """At least one block."""
         super().check()
         if not self.nonlocal_stages:
-            raise ConfigError(None, "nonlocal_stages must name at least one stage (0-3); use clip3d or i3d "
-                                    "for a network without non-local blocks")
+            raise ConfigError(
+                None,
+                "nonlocal_stages must name at least one stage (0-3); use clip3d or i3d "
+                "for a network without non-local blocks",
+            )
 
 
-class NonLocal(_ClipPreset):
+class NonLocal(_ClipPreset[NonLocalOptions]):
     """i3d or (2+1)D with embedded-Gaussian non-local blocks after chosen stages."""
 
     name = "nonlocal"
@@ -162,10 +187,17 @@ class NonLocal(_ClipPreset):
 
     def build(self, o: NonLocalOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
         if o.base == "r2plus1d":
-            return create_model(SMALL_3D, num_classes=num_classes, width=o.width,
-                                nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
-        return create_model("i3d-resnet", num_classes=num_classes, base=SMALL_2D, base_kwargs={"width": o.width},
-                            nonlocal_stages=o.nonlocal_stages, dropout=o.dropout)
+            return create_model(
+                SMALL_3D, num_classes=num_classes, width=o.width, nonlocal_stages=o.nonlocal_stages, dropout=o.dropout
+            )
+        return create_model(
+            "i3d-resnet",
+            num_classes=num_classes,
+            base=SMALL_2D,
+            base_kwargs={"width": o.width},
+            nonlocal_stages=o.nonlocal_stages,
+            dropout=o.dropout,
+        )
 
 
 CLIP3D = register_method(Clip3D())

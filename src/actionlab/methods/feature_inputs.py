@@ -47,8 +47,13 @@ class SplitView:
 
 def split_view(dataset: Any, o: Any) -> SplitView:
     """The run's (train, val, test) split: what Preset.prepare receives (the pipeline carved val already)."""
-    return SplitView(getattr(dataset, "name", "dataset"), list(dataset.classes), list(dataset.train),
-                     list(dataset.val), list(dataset.test))
+    return SplitView(
+        getattr(dataset, "name", "dataset"),
+        list(dataset.classes),
+        list(dataset.train),
+        list(dataset.val),
+        list(dataset.test),
+    )
 
 
 def fresh_store(run_dir: Path, resume: bool) -> None:
@@ -68,12 +73,18 @@ def check_family(family: str, kinds: tuple[str, ...], weights: str | None, where
     """ConfigError for an unknown family, or weights that cannot apply to it (checks that need no files)."""
     kind, _, arg = family.partition(":")
     if kind not in kinds or (kind == "sift-bow") == bool(arg):
-        names = {"sift-bow": "sift-bow", "cnn2d": "cnn2d:<image classifier, e.g. resnet18>",
-                 "cnn3d": f"cnn3d:<{'|'.join(CNN3D)}>"}
+        names = {
+            "sift-bow": "sift-bow",
+            "cnn2d": "cnn2d:<image classifier, e.g. resnet18>",
+            "cnn3d": f"cnn3d:<{'|'.join(CNN3D)}>",
+        }
         raise ConfigError(None, f"{where} must be {' or '.join(names[k] for k in kinds)}, not {family!r}")
     if kind == "cnn2d" and arg not in image_families():
-        raise ConfigError(None, f"{where}: {arg!r} is not a torchvision image classifier (e.g. resnet18, resnet50, "
-                                f"convnext_tiny, mobilenet_v3_small) nor {SMALL_2D}")
+        raise ConfigError(
+            None,
+            f"{where}: {arg!r} is not a torchvision image classifier (e.g. resnet18, resnet50, "
+            f"convnext_tiny, mobilenet_v3_small) nor {SMALL_2D}",
+        )
     if kind == "cnn3d" and arg not in CNN3D:
         raise ConfigError(None, f"{where}: cnn3d backbone must be one of {', '.join(CNN3D)}, not {arg!r}")
     if weights == "kinetics400" and kind != "cnn3d":
@@ -81,8 +92,11 @@ def check_family(family: str, kinds: tuple[str, ...], weights: str | None, where
     if weights == "imagenet" and kind != "cnn2d":
         raise ConfigError(None, "extractor_weights=imagenet is for cnn2d families; cnn3d takes kinetics400")
     if arg == SMALL_2D and (weights is None or weights in PUBLISHED):
-        raise ConfigError(None, f"cnn2d:{SMALL_2D} has no published or random weights here: give "
-                                "extractor_weights=RUN, a frame-cnn run folder with that backbone")
+        raise ConfigError(
+            None,
+            f"cnn2d:{SMALL_2D} has no published or random weights here: give "
+            "extractor_weights=RUN, a frame-cnn run folder with that backbone",
+        )
 
 
 def local_weights(weights: str | None, run_dir: Path, family: str) -> str | None:
@@ -172,11 +186,13 @@ class StoredFeatures:
 
     def extractor(self) -> Extractor:
         """The run's extractor (fitted state from the store), built on first use."""
+
         def make() -> Extractor:
             ex = self.spec.build()
             if ex.needs_fit:
                 ex.load_state(self.store.load_state() or {})
             return ex
+
         return self._get("extractor", make)
 
     def values(self, path: Path) -> tuple[np.ndarray, str | None]:
@@ -197,6 +213,7 @@ class StoredFeatures:
         if reason is not None:
             raise FeatureError(sample.path, reason)
         probe(sample.path)
+        self.extractor()  # a run whose extractor weights cannot load says why, not "could not be read"
 
 
 def open_store(run_dir: Path, extra: dict[str, Any]) -> FeatureStore:

@@ -40,9 +40,19 @@ from actionlab.errors import ActionlabError, ConfigError, DatasetError
 from actionlab.features import extract
 from actionlab.features.cnn2d import split_scores
 from actionlab.methods.base import get_method, register_method
-from actionlab.methods.feature_inputs import (STORE, ExtractorSpec, StoredFeatures, check_family, copy_run,
-                                              extractor_device, fresh_store, local_weights, open_store,
-                                              resolve_weights, split_view)
+from actionlab.methods.feature_inputs import (
+    STORE,
+    ExtractorSpec,
+    StoredFeatures,
+    check_family,
+    copy_run,
+    extractor_device,
+    fresh_store,
+    local_weights,
+    open_store,
+    resolve_weights,
+    split_view,
+)
 from actionlab.methods.options import TrainOptions
 from actionlab.methods.preset import Preset, RunContext
 from actionlab.methods.runs import RunConfig
@@ -59,12 +69,19 @@ STAGE1 = {"cnn_epochs": "epochs", "cnn_lr": "lr", "cnn_width": "width", "cnn_siz
 class FeaturesLSTMOptions(TrainOptions):
     """features-lstm: where the frame features come from, how sequences are cut, the recurrent head."""
 
-    source: str = opt(FRAME_CNN, "frame-cnn: a frame CNN trained first (or reused), then its per-frame features; "
-                                 "cnn2d:<torchvision image classifier>: a frozen image network's features")
-    extractor_weights: str | None = opt(None, "source=cnn2d: none (random, seeded), imagenet, a run folder or a "
-                                              "weight file")
-    frame_cnn_run: str | None = opt(None, "source=frame-cnn: a frame-cnn run folder to reuse (default: the "
-                                          "compare's matching frame-cnn run, else one trained here)")
+    source: str = opt(
+        FRAME_CNN,
+        "frame-cnn: a frame CNN trained first (or reused), then its per-frame features; "
+        "cnn2d:<torchvision image classifier>: a frozen image network's features",
+    )
+    extractor_weights: str | None = opt(
+        None, "source=cnn2d: none (random, seeded), imagenet, a run folder or a weight file"
+    )
+    frame_cnn_run: str | None = opt(
+        None,
+        "source=frame-cnn: a frame-cnn run folder to reuse (default: the "
+        "compare's matching frame-cnn run, else one trained here)",
+    )
     cnn_epochs: int = opt(12, "stage 1: frame CNN training epochs (when it is trained here)", low=1)
     cnn_lr: float = opt(3e-3, "stage 1: frame CNN peak learning rate", low=1e-12)
     cnn_width: int = opt(16, "stage 1: resnet-small channels of the first stage", low=4)
@@ -74,8 +91,7 @@ class FeaturesLSTMOptions(TrainOptions):
     seq_max: int = opt(48, "frames stored per video at most (centred on the middle frame)", low=1)
     window: int = opt(16, "steps per training window (shorter sequences are mirror-padded)", low=1)
     test_windows: int = opt(3, "windows spread over the sequence and averaged at test", low=1)
-    end_weight: float = opt(0.0, "per-step logits weighted by 1 + end_weight * t/(window-1) (0: plain mean)",
-                            low=0)
+    end_weight: float = opt(0.0, "per-step logits weighted by 1 + end_weight * t/(window-1) (0: plain mean)", low=0)
     hidden: int = opt(128, "recurrent head: hidden units", low=1)
     cell: str = opt("lstm", "recurrent head: cell", choices=("lstm", "gru"))
     layers: int = opt(1, "recurrent head: stacked layers", low=1)
@@ -84,8 +100,12 @@ class FeaturesLSTMOptions(TrainOptions):
     epochs: int = opt(30, "recurrent head: training epochs (the schedule spans them)", low=1)
     batch_size: int = opt(32, "recurrent head: windows per optimisation step", low=1)
     lr: float = opt(3e-3, "recurrent head: peak learning rate", low=1e-12)
-    workers: int = opt(0, "DataLoader processes (0: in-process; stored features cost less to read than a "
-                          "process to start); given, also the stage-1 frame CNN's", low=0)
+    workers: int = opt(
+        0,
+        "DataLoader processes (0: in-process; stored features cost less to read than a "
+        "process to start); given, also the stage-1 frame CNN's",
+        low=0,
+    )
 
     def check(self) -> None:
         """A known source; each option only with the source it applies to."""
@@ -105,8 +125,16 @@ class FeaturesLSTMOptions(TrainOptions):
 
 def stage1_options(o: FeaturesLSTMOptions) -> dict[str, Any]:
     """frame-cnn options for stage 1: the cnn_* options, and the split/seed/device ones shared with stage 2."""
-    cfg = {"epochs": o.cnn_epochs, "lr": o.cnn_lr, "width": o.cnn_width, "size": o.cnn_size or o.size,
-           "seed": o.seed, "val_fraction": o.val_fraction, "device": o.device, "precision": o.precision}
+    cfg = {
+        "epochs": o.cnn_epochs,
+        "lr": o.cnn_lr,
+        "width": o.cnn_width,
+        "size": o.cnn_size or o.size,
+        "seed": o.seed,
+        "val_fraction": o.val_fraction,
+        "device": o.device,
+        "precision": o.precision,
+    }
     for name in ("workers", "early_stopping"):  # the same held-out videos as stage 2 (early_stopping's 10%)
         if o.given(name):
             cfg[name] = getattr(o, name)
@@ -134,8 +162,7 @@ def reusable_run(o: FeaturesLSTMOptions, classes: list[str], context: RunContext
             rc = RunConfig.read(path)
         except ActionlabError:
             continue
-        if rc.method == FRAME_CNN and rc.classes == classes and \
-                all(rc.options.get(k) == v for k, v in wanted.items()):
+        if rc.method == FRAME_CNN and rc.classes == classes and all(rc.options.get(k) == v for k, v in wanted.items()):
             return Path(path), f"compare run {label}"
     return None, ""
 
@@ -146,9 +173,12 @@ def frame_cnn_stage(o: FeaturesLSTMOptions, dataset: Any, run_dir: Path, context
     source, origin = reusable_run(o, list(dataset.classes), context)
     if source is None:
         print(f"features-lstm: stage 1, training a frame CNN into {target}", file=sys.stderr)
-        stage = RunContext(resume=context.resume, progress=context.progress,
-                           label=f"{context.label or 'features-lstm'}/{FRAME_CNN}",
-                           dataset_record=context.dataset_record)
+        stage = RunContext(
+            resume=context.resume,
+            progress=context.progress,
+            label=f"{context.label or 'features-lstm'}/{FRAME_CNN}",
+            dataset_record=context.dataset_record,
+        )
         get_method(FRAME_CNN).train(dataset, target, stage1_options(o), context=stage)
         origin = "trained"
     elif source.resolve() != target.resolve():
@@ -156,14 +186,26 @@ def frame_cnn_stage(o: FeaturesLSTMOptions, dataset: Any, run_dir: Path, context
         shutil.rmtree(target, ignore_errors=True)  # nothing of a frame CNN trained here earlier stays beside it
         copy_run(source, target)
     rc = RunConfig.read(target)
-    return {"run": FRAME_CNN_DIR, "from": origin, "backbone": rc.options["backbone"],
-            "size": rc.options.get("size"), "same_classes": rc.classes == list(dataset.classes)}
+    return {
+        "run": FRAME_CNN_DIR,
+        "from": origin,
+        "backbone": rc.options["backbone"],
+        "size": rc.options.get("size"),
+        "same_classes": rc.classes == list(dataset.classes),
+    }
 
 
 def extractor_spec(o: FeaturesLSTMOptions, run_dir: Path, extra: dict[str, Any]) -> ExtractorSpec:
     """The per-frame cnn2d extractor of the run: every seq_step-th frame, at most seq_max, scores for the chain."""
-    options = {"weights": resolve_weights(extra["weights"], run_dir), "num_frames": o.seq_max, "step": o.seq_step,
-               "size": o.size, "seed": o.seed, "bf16": o.precision == "bf16", "device": extractor_device(o)}
+    options = {
+        "weights": resolve_weights(extra["weights"], run_dir),
+        "num_frames": o.seq_max,
+        "step": o.seq_step,
+        "size": o.size,
+        "seed": o.seed,
+        "bf16": o.precision == "bf16",
+        "device": extractor_device(o),
+    }
     if extra.get("single_frame"):
         options["scores"] = True
     return ExtractorSpec(extra["extractor"], options)
@@ -204,6 +246,7 @@ class SequenceReader:
         frame_logp = torch.zeros(len(starts), self.num_classes)
         is_frame = torch.zeros(len(starts), dtype=torch.bool)
         if split != "val":  # validation keeps the repeated window: val_loss measures the LSTM only
+            assert scores is not None, "num_classes is set only for rows that carry frame scores"
             middle = np.clip(scores[(n - 1) // 2], 1e-12, None)  # the video's middle frame, see StepSampler
             frame_logp[-1], is_frame[-1] = torch.from_numpy(np.log(middle).astype(np.float32)), True
         return (x, frame_logp, is_frame), sample.label
@@ -220,8 +263,14 @@ class SequenceHead(nn.Module):
     def __init__(self, in_features: int, num_classes: int, o: FeaturesLSTMOptions) -> None:
         super().__init__()
         cell = nn.LSTM if o.cell == "lstm" else nn.GRU
-        self.rnn = cell(in_features, o.hidden, o.layers, batch_first=True, bidirectional=o.bidirectional,
-                        dropout=o.dropout if o.layers > 1 else 0.0)
+        self.rnn = cell(
+            in_features,
+            o.hidden,
+            o.layers,
+            batch_first=True,
+            bidirectional=o.bidirectional,
+            dropout=o.dropout if o.layers > 1 else 0.0,
+        )
         self.num_features = o.hidden * (2 if o.bidirectional else 1)
         self.drop = nn.Dropout(o.dropout)
         self.head = nn.Linear(self.num_features, num_classes)
@@ -237,21 +286,25 @@ class SequenceHead(nn.Module):
         out, _ = self.rnn(x)
         return (self.drop(out) * self.step_weights(x.shape[1]).to(out)[None, :, None]).sum(1)
 
-    def forward(self, x: torch.Tensor, frame_logp: torch.Tensor | None = None,
-                is_frame: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, frame_logp: torch.Tensor | None = None, is_frame: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Logits (B, C); rows flagged `is_frame` return `frame_logp` (the frame CNN's log-scores) instead."""
         logits = self.head(self.forward_features(x))
         if is_frame is None:
             return logits
+        assert frame_logp is not None, "is_frame comes with frame_logp (SequenceReader)"
         return torch.where(is_frame[:, None], frame_logp.to(logits), logits)
 
 
-class FeaturesLSTM(Preset):
+class FeaturesLSTM(Preset[FeaturesLSTMOptions]):
     """Per-frame features (a frame CNN's or a frozen image network's) -> recurrent head over windows."""
 
     name = "features-lstm"
-    description = ("LSTM/GRU over stored per-frame features: of a frame CNN trained first (or reused), or "
-                   "source=cnn2d:<name>; mirror-padded windows, several averaged at test")
+    description = (
+        "LSTM/GRU over stored per-frame features: of a frame CNN trained first (or reused), or "
+        "source=cnn2d:<name>; mirror-padded windows, several averaged at test"
+    )
     temporal = True
     Options = FeaturesLSTMOptions
 
@@ -262,14 +315,24 @@ class FeaturesLSTM(Preset):
         if o.source == FRAME_CNN:
             cnn = frame_cnn_stage(o, dataset, run_dir, context)
             if cnn["size"] != o.size:
-                print(f"features-lstm: the frame CNN trained at {cnn['size']} px; its features are taken at "
-                      f"size={o.size} px", file=sys.stderr)
+                print(
+                    f"features-lstm: the frame CNN trained at {cnn['size']} px; its features are taken at "
+                    f"size={o.size} px",
+                    file=sys.stderr,
+                )
             joint = len(getattr(dataset, "parts", None) or []) > 1  # one head per dataset: no frame-view trick
-            extra = {"extractor": f"cnn2d:{cnn['backbone']}", "weights": FRAME_CNN_DIR,
-                     "single_frame": cnn["same_classes"] and not joint, "frame_cnn": cnn}
+            extra = {
+                "extractor": f"cnn2d:{cnn['backbone']}",
+                "weights": FRAME_CNN_DIR,
+                "single_frame": cnn["same_classes"] and not joint,
+                "frame_cnn": cnn,
+            }
         else:
-            extra = {"extractor": o.source, "weights": local_weights(o.extractor_weights, run_dir, o.source),
-                     "single_frame": False}
+            extra = {
+                "extractor": o.source,
+                "weights": local_weights(o.extractor_weights, run_dir, o.source),
+                "single_frame": False,
+            }
         spec = extractor_spec(o, run_dir, extra)
         summary = extract(view, spec.build(), run_dir / STORE, progress=context.progress)
         source = StoredFeatures(summary.store, spec)
@@ -277,8 +340,12 @@ class FeaturesLSTM(Preset):
         if stats is None:
             raise DatasetError(summary.store, "no training video has features (see the store's skipped list)")
         score_dim = int(source.store.config.get("score_dim") or 0)
-        return {**extra, "store": summary.store.relative_to(run_dir).as_posix(),
-                "in_features": int(stats[0].shape[0]) - score_dim, "skipped_at_extraction": len(source.skipped)}
+        return {
+            **extra,
+            "store": summary.store.relative_to(run_dir).as_posix(),
+            "in_features": int(stats[0].shape[0]) - score_dim,
+            "skipped_at_extraction": len(source.skipped),
+        }
 
     def _source(self, o: FeaturesLSTMOptions, run_dir: Path, extra: dict[str, Any]) -> StoredFeatures:
         return StoredFeatures(open_store(run_dir, extra).path, extractor_spec(o, run_dir, extra))
@@ -286,14 +353,24 @@ class FeaturesLSTM(Preset):
     def build(self, o: FeaturesLSTMOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
         return SequenceHead(int(extra["in_features"]), num_classes, o)
 
-    def reader(self, o: FeaturesLSTMOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> SequenceReader:
+    def reader(
+        self, o: FeaturesLSTMOptions, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]
+    ) -> SequenceReader:
         source = self._source(o, run_dir, extra)
         store = source.store
         d = int(extra["in_features"])
-        mean, std = (s[:d] for s in store.stats)  # training-split stats of the features (not of the scores)
-        return SequenceReader(source, mean, std, o.window, o.test_windows, dict(store.config),
-                              len(classes) if extra.get("single_frame") else None)
+        stats = store.stats
+        assert stats is not None, "prepare() computed the training stats"
+        mean, std = (s[:d] for s in stats)  # training-split stats of the features (not of the scores)
+        return SequenceReader(
+            source,
+            mean,
+            std,
+            o.window,
+            o.test_windows,
+            dict(store.config),
+            len(classes) if extra.get("single_frame") else None,
+        )
 
     def views(self, o: FeaturesLSTMOptions, probs: np.ndarray) -> dict[str, np.ndarray]:
         """video: the test windows averaged; single_frame: the frame CNN's middle frame, when present."""

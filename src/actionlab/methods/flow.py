@@ -41,13 +41,16 @@ class FlowOptions(TransferOptions, TrainOptions):
 
     flow: str = opt("dis", "optical flow algorithm (OpenCV)", choices=METHODS)
     num_flows: int = opt(16, "flow fields stacked per video (2 channels each)", low=1)
-    flow_step: int = opt(2, "frames between the two images of a flow field (1 when the video is too short)",
-                         low=1)
+    flow_step: int = opt(2, "frames between the two images of a flow field (1 when the video is too short)", low=1)
     size: int = opt(64, "frames are resized to size x size before the flow is computed", low=16)
     flip: bool = opt(True, "random horizontal flip in training (negates dx; left/right class names swap)")
     shift: int = opt(4, "random translation in training, up to this many pixels", low=0)
-    width: int = opt(8, "channels of the first stage (flow is a simpler signal than RGB: half clip3d's width "
-                        "is ~3x faster at equal accuracy)", low=4)
+    width: int = opt(
+        8,
+        "channels of the first stage (flow is a simpler signal than RGB: half clip3d's width "
+        "is ~3x faster at equal accuracy)",
+        low=4,
+    )
     dropout: float = opt(0.0, "dropout before the classifier", low=0, high=0.95)
     epochs: int = opt(15, "training epochs (the schedule spans them)", low=1)
 
@@ -85,7 +88,7 @@ class FlowReader:
         return x[None].contiguous(), label
 
 
-class Flow2P1D(Preset):
+class Flow2P1D(Preset[FlowOptions]):
     """r2plus1d-small with in_channels=2 on (2, L, H, W) stacked flow."""
 
     name = "flow2p1d"
@@ -94,11 +97,11 @@ class Flow2P1D(Preset):
     Options = FlowOptions
 
     def build(self, o: FlowOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        return create_model("r2plus1d-small", num_classes=num_classes, in_channels=2, width=o.width,
-                            dropout=o.dropout)
+        return create_model("r2plus1d-small", num_classes=num_classes, in_channels=2, width=o.width, dropout=o.dropout)
 
-    def reader(self, o: FlowOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> FlowReader:
+    def reader(
+        self, o: FlowOptions, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]
+    ) -> FlowReader:
         augment = Augment(flip=o.flip, label_flip=flip_label_map(classes), shift=o.shift, color=False, flow=True)
         return FlowReader(flow_extractor(o), augment if train else None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from torch import nn
@@ -48,7 +48,7 @@ class Backbone2DOptions(FrameOptions, TransferOptions, TrainOptions):
             raise ConfigError(None, f"width applies to backbone={SMALL_2D} only, not {self.backbone!r}")
 
 
-def width_kw(o: Backbone2DOptions) -> dict[str, int]:
+def width_kw(o: Backbone2DOptions) -> dict[str, Any]:
     """The backbone's own keyword arguments: width for resnet-small, none for torchvision's."""
     return {"width": o.width} if o.backbone == SMALL_2D else {}
 
@@ -60,12 +60,21 @@ def backbone_2d(o: Backbone2DOptions, num_classes: int) -> nn.Module:
 
 def frame_augment(o: FrameOptions, classes: list[str]) -> Augment:
     """The training augmentation the frame options ask for (flip mirrors left/right class names)."""
-    return Augment(flip=o.flip, label_flip=flip_label_map(classes), rotation=o.rotation, crop_scale=o.crop_scale,
-                   shift=o.shift, color=o.color)
+    return Augment(
+        flip=o.flip,
+        label_flip=flip_label_map(classes),
+        rotation=o.rotation,
+        crop_scale=o.crop_scale,
+        shift=o.shift,
+        color=o.color,
+    )
 
 
-class _TwoD(Preset):
-    def pretrained_arch(self, o: Any) -> str | None:
+B = TypeVar("B", bound=Backbone2DOptions)
+
+
+class _TwoD(Preset[B]):
+    def pretrained_arch(self, o: B) -> str | None:
         return None if o.backbone == SMALL_2D else o.backbone
 
 
@@ -78,11 +87,15 @@ class FrameCNNOptions(Backbone2DOptions):
     # 20 epochs keep `compare frame-cnn,clip3d` near 3 minutes on 2 cores; more epochs still gain.
     frames_per_video: int = opt(1, "training: distinct random frames of each video per epoch", low=1)
     batch_size: int = opt(32, "frames per optimisation step (batch_size // frames_per_video videos)", low=1)
-    epochs: int = opt(20, "training epochs (the schedule spans them; 48 reach the plateau on the synthetic "
-                             "set, 20 keep a compare with clip3d near 3 minutes)", low=1)
+    epochs: int = opt(
+        20,
+        "training epochs (the schedule spans them; 48 reach the plateau on the synthetic "
+        "set, 20 keep a compare with clip3d near 3 minutes)",
+        low=1,
+    )
 
 
-class FrameCNN(_TwoD):
+class FrameCNN(_TwoD[FrameCNNOptions]):
     """A 2D CNN on single frames; the middle frame at test and the late-fusion view over `frames` frames."""
 
     name = "frame-cnn"
@@ -93,10 +106,16 @@ class FrameCNN(_TwoD):
     def build(self, o: FrameCNNOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
         return backbone_2d(o, num_classes)
 
-    def reader(self, o: FrameCNNOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> FrameReader:
-        return FrameReader(FramesPlan(o.frames, o.frames_per_video), o.size, "frame", IMAGENET,
-                           frame_augment(o, classes) if train else None)
+    def reader(
+        self, o: FrameCNNOptions, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]
+    ) -> FrameReader:
+        return FrameReader(
+            FramesPlan(o.frames, o.frames_per_video),
+            o.size,
+            "frame",
+            IMAGENET,
+            frame_augment(o, classes) if train else None,
+        )
 
     def loader_batch(self, o: FrameCNNOptions) -> int:
         """batch_size counts frames: each video brings frames_per_video of them."""
@@ -116,7 +135,23 @@ class SegmentOptions(Backbone2DOptions):
     test_clips: int = opt(1, "test: views (segment offsets) averaged per video", low=1)
 
 
-class LateFusion(_TwoD):
+S = TypeVar("S", bound=SegmentOptions)
+
+
+class _Segments(_TwoD[S]):
+    """N segments per video through a 2D CNN: the reader late-fusion and lrcn share."""
+
+    def reader(self, o: S, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]) -> FrameReader:
+        return FrameReader(
+            ClipPlan(o.frames, "segments", test_clips=o.test_clips),
+            o.size,
+            "2d",
+            IMAGENET,
+            frame_augment(o, classes) if train else None,
+        )
+
+
+class LateFusion(_Segments[SegmentOptions]):
     """frame-fusion trained end to end over N segments."""
 
     name = "late-fusion"
@@ -125,13 +160,9 @@ class LateFusion(_TwoD):
     Options = SegmentOptions
 
     def build(self, o: SegmentOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        return create_model("frame-fusion", num_classes=num_classes, backbone=o.backbone,
-                            backbone_kwargs=width_kw(o), dropout=o.dropout)
-
-    def reader(self, o: SegmentOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> FrameReader:
-        return FrameReader(ClipPlan(o.frames, "segments", test_clips=o.test_clips), o.size, "2d", IMAGENET,
-                           frame_augment(o, classes) if train else None)
+        return create_model(
+            "frame-fusion", num_classes=num_classes, backbone=o.backbone, backbone_kwargs=width_kw(o), dropout=o.dropout
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +173,7 @@ class LRCNOptions(SegmentOptions):
     hidden: int = opt(128, "LSTM hidden units", low=4)
 
 
-class LRCN(LateFusion):
+class LRCN(_Segments[LRCNOptions]):
     """CNN features per frame, an LSTM over them."""
 
     name = "lrcn"
@@ -151,11 +182,16 @@ class LRCN(LateFusion):
     Options = LRCNOptions
 
     def build(self, o: LRCNOptions, num_classes: int, extra: dict[str, Any]) -> nn.Module:
-        return create_model("lrcn", num_classes=num_classes, backbone=o.backbone, backbone_kwargs=width_kw(o),
-                            hidden=o.hidden, dropout=o.dropout)
+        return create_model(
+            "lrcn",
+            num_classes=num_classes,
+            backbone=o.backbone,
+            backbone_kwargs=width_kw(o),
+            hidden=o.hidden,
+            dropout=o.dropout,
+        )
 
 
 FRAME_CNN = register_method(FrameCNN())
 LATE_FUSION = register_method(LateFusion())
 LRCN_PRESET = register_method(LRCN())
-

@@ -8,18 +8,18 @@ worker, and training items draw new random temporal positions and augmentation e
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
-from tqdm import tqdm
 
 from actionlab.data.dataset import Sample
 from actionlab.errors import ActionlabError
+from actionlab.training.progress import iterate
 from actionlab.transforms.augment import Augment, to_normalised
 from actionlab.video import probe, read_sampled
 
@@ -53,11 +53,17 @@ class FrameReader:
 
     def __call__(self, sample: Sample, rng: np.random.Generator | None) -> tuple[torch.Tensor, int]:
         """Decode only the chosen frames (one open of the file), normalise, augment in training."""
-        frames, idx, _ = read_sampled(sample.path, lambda n: self.indices(n, rng), size=(self.size, self.size),
-                                      threads=1)
+        frames, idx, _ = read_sampled(
+            sample.path, lambda n: self.indices(n, rng), size=(self.size, self.size), threads=1
+        )
+        return self.transform(frames, idx, sample.label, rng)
+
+    def transform(
+        self, frames: np.ndarray, idx: np.ndarray, label: int, rng: np.random.Generator | None = None
+    ) -> tuple[torch.Tensor, int]:
+        """Decoded frames (N, S, S, 3) at `idx` -> inputs (what predict --timeline feeds its windows through)."""
         v, t = idx.shape if idx.ndim == 2 else (1, idx.size)
         x = torch.from_numpy(frames).reshape(v * t, self.size, self.size, 3).permute(0, 3, 1, 2)
-        label = sample.label
         if self.augment is not None and rng is not None:
             x, label = self.augment(x, label, rng, self.norm)
         else:
@@ -91,7 +97,7 @@ class AlternatingBatches(Sampler[list[int]]):
     """Batches of one dataset each, alternating between datasets (round robin until each is used up);
     shuffled per epoch from (seed, epoch) when `shuffle`."""
 
-    def __init__(self, items: "VideoItems", batch_size: int, shuffle: bool) -> None:
+    def __init__(self, items: VideoItems, batch_size: int, shuffle: bool) -> None:
         self.items, self.batch_size, self.shuffle = items, batch_size, shuffle
 
     def _batches(self) -> list[list[list[int]]]:
@@ -102,7 +108,7 @@ class AlternatingBatches(Sampler[list[int]]):
         out = []
         for d in sorted(by_set):
             idx = rng.permutation(by_set[d]).tolist() if self.shuffle else by_set[d]
-            out.append([idx[k:k + self.batch_size] for k in range(0, len(idx), self.batch_size)])
+            out.append([idx[k : k + self.batch_size] for k in range(0, len(idx), self.batch_size)])
         return out
 
     def __iter__(self):
@@ -164,12 +170,12 @@ def _cat(parts: list[Any]) -> Any:
 
 def collate_views(items: list[tuple[Any, int] | None]) -> tuple[Any, torch.Tensor]:
     """Training/validation batches: every view is one example with its video's label ((B*V, ...), (B*V,))."""
-    items = [it for it in items if it is not None]
-    if not items:
+    kept = [it for it in items if it is not None]
+    if not kept:
         return torch.zeros(0), torch.zeros(0, dtype=torch.int64)
-    views = [len(it[0][0] if isinstance(it[0], tuple) else it[0]) for it in items]  # may differ (still images)
-    labels = torch.tensor([it[1] for it in items], dtype=torch.int64).repeat_interleave(torch.tensor(views))
-    return _cat([it[0] for it in items]), labels
+    views = [len(it[0][0] if isinstance(it[0], tuple) else it[0]) for it in kept]  # may differ (still images)
+    labels = torch.tensor([it[1] for it in kept], dtype=torch.int64).repeat_interleave(torch.tensor(views))
+    return _cat([it[0] for it in kept]), labels
 
 
 def collate_test(items: list[tuple[Any, int] | None]) -> tuple[Any, torch.Tensor, torch.Tensor]:
@@ -181,8 +187,9 @@ def collate_test(items: list[tuple[Any, int] | None]) -> tuple[Any, torch.Tensor
     return _stack([it[0] for it in kept]), torch.tensor([it[1] for it in kept], dtype=torch.int64), ok
 
 
-def readable(samples: Sequence[Sample], desc: str = "check", progress: bool = True,
-             check: Callable[[Sample], Any] | None = None) -> tuple[list[Sample], dict[str, str]]:
+def readable(
+    samples: Sequence[Sample], desc: str = "check", progress: bool = True, check: Callable[[Sample], Any] | None = None
+) -> tuple[list[Sample], dict[str, str]]:
     """(the samples whose file opens and has frames, {path: reason} for the others), probing in parallel.
 
     probe() is cached per file, so later reads in the workers start from the frame index built here.
@@ -197,7 +204,6 @@ def readable(samples: Sequence[Sample], desc: str = "check", progress: bool = Tr
             return getattr(err, "reason", None) or str(err) or type(err).__name__
 
     with ThreadPoolExecutor(2) as pool:
-        reasons = list(tqdm(pool.map(one, samples), total=len(samples), desc=desc, file=sys.stderr, leave=False,
-                            disable=not progress or len(samples) < 50))
+        reasons = list(iterate(pool.map(one, samples), len(samples), desc, progress and len(samples) >= 50))
     ok = [s for s, r in zip(samples, reasons) if r is None]
     return ok, {str(s.path): r for s, r in zip(samples, reasons) if r is not None}

@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from actionlab.errors import ConfigError
 from actionlab.options import Options, opt
 from actionlab.training.config import OPTIMIZERS, SCHEDULES
+from actionlab.training.tracking import TRACKERS
 
 FREEZE_RE = re.compile(r"^(none|backbone|all-but-last:[1-9][0-9]*)$")
 # options that only mean something under one schedule: (option, schedules that use it)
-SCHEDULE_OPTIONS = {"restart_period": ("cosine-restarts",), "gamma": ("exponential", "step"),
-                    "step_size": ("step",), "cycle_epochs": ("triangular2",)}
+SCHEDULE_OPTIONS = {
+    "restart_period": ("cosine-restarts",),
+    "gamma": ("exponential", "step"),
+    "step_size": ("step",),
+    "cycle_epochs": ("triangular2",),
+}
 
 
 @dataclass(frozen=True)
@@ -30,28 +35,42 @@ class TrainOptions(Options):
     weight_decay: float = opt(1e-4, "weight decay", low=0)
     schedule: str = opt("cosine", "per-epoch learning-rate schedule", choices=SCHEDULES)
     restart_period: int = opt(10, "cosine-restarts: epochs of the first cycle (T_0)", low=1)
-    gamma: float = opt(0.9, "exponential/step: decay factor per epoch (per step_size epochs for step)", low=1e-6,
-                       high=1.0)
+    gamma: float = opt(
+        0.9, "exponential/step: decay factor per epoch (per step_size epochs for step)", low=1e-6, high=1.0
+    )
     step_size: int = opt(10, "step: epochs between decays", low=1)
     cycle_epochs: int = opt(2, "triangular2: epochs from the lowest to the highest learning rate", low=1)
     warmup: int = opt(0, "linear warm-up epochs before the schedule", low=0)
     early_stopping: int | None = opt(None, "stop after this many epochs without a validation-loss gain", low=1)
     label_smoothing: float = opt(0.05, "cross-entropy label smoothing", low=0, high=0.99)
-    precision: str = opt("fp32", "training arithmetic (bf16: autocast, ~1.5x per step on CPUs with native bf16)",
-                         choices=("fp32", "bf16"))
+    precision: str = opt(
+        "fp32",
+        "training arithmetic (bf16: autocast, ~1.5x per step on CPUs with native bf16; "
+        "fp16: autocast with loss scaling, CUDA only)",
+        choices=("fp32", "bf16", "fp16"),
+    )
     seed: int = opt(0, "seed of every random choice: splits, initial weights, sampling, augmentation", low=0)
-    val_fraction: float = opt(0.0, "fraction of train held out for validation (stratified, group-aware)", low=0,
-                              high=0.9)
+    val_fraction: float = opt(
+        0.0, "fraction of train held out for validation (stratified, group-aware)", low=0, high=0.9
+    )
     workers: int = opt(2, "DataLoader processes that decode while the network trains (0: in-process)", low=0)
     device: str = opt("auto", "auto (cuda when present), cpu, cuda or cuda:N")
+    tracker: str = opt(
+        "tensorboard",
+        "where per-epoch numbers, config and hparams are logged: RUN/tensorboard, "
+        "a local MLflow store RUN/mlruns, or nothing",
+        choices=TRACKERS,
+    )
+    time_budget: float | None = opt(None, "seconds of training after which no new epoch starts", low=0.01)
 
     def check(self) -> None:
         """Schedule-specific options only with their schedule; warm-up shorter than training."""
         super().check()
         for name, schedules in SCHEDULE_OPTIONS.items():
             if self.given(name) and self.schedule not in schedules:
-                raise ConfigError(None, f"{name} applies to schedule {' or '.join(schedules)} only, "
-                                        f"not {self.schedule!r}")
+                raise ConfigError(
+                    None, f"{name} applies to schedule {' or '.join(schedules)} only, not {self.schedule!r}"
+                )
         if self.warmup >= self.epochs:
             raise ConfigError(None, f"warmup ({self.warmup}) must be shorter than epochs ({self.epochs})")
         if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
@@ -65,8 +84,9 @@ class TransferOptions(Options):
     init: str | None = opt(None, "starting weights: a run folder, a weight file, imagenet or kinetics400")
     freeze: str = opt("none", "none, backbone (all but the classifier), or all-but-last:K (K last stages + head)")
     unfreeze_epoch: int | None = opt(None, "epoch (1-based) from which frozen parts train too", low=1)
-    unfrozen_lr: float = opt(0.1, "learning-rate multiplier of the parts that were frozen, once unfrozen", low=0,
-                             high=1)
+    unfrozen_lr: float = opt(
+        0.1, "learning-rate multiplier of the parts that were frozen, once unfrozen", low=0, high=1
+    )
 
     def check(self) -> None:
         """A valid freeze spec; unfreezing needs something frozen."""
@@ -87,7 +107,8 @@ class FrameOptions(Options):
     size: int = opt(64, "frames are resized to size x size pixels", low=16)
     flip: bool = opt(True, "random horizontal flip in training (left/right class names swap with it)")
     rotation: float = opt(0.0, "random rotation in training, up to this many degrees", low=0, high=180)
-    crop_scale: float = opt(1.0, "random resized crop in training: smallest area fraction (1 = no crop)", low=0.05,
-                            high=1.0)
+    crop_scale: float = opt(
+        1.0, "random resized crop in training: smallest area fraction (1 = no crop)", low=0.05, high=1.0
+    )
     shift: int = opt(4, "random translation in training, up to this many pixels", low=0)
     color: bool = opt(True, "colour augmentation in training (channel shuffle, grey, gain, negative)")

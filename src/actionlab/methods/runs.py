@@ -6,10 +6,11 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from actionlab.errors import CheckpointError, ConfigError
 
@@ -30,8 +31,9 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise ConfigError(run_dir, f"another run is writing this folder ({holder}); wait for it or pick "
-                                       "another --out") from None
+            raise ConfigError(
+                run_dir, f"another run is writing this folder ({holder}); wait for it or pick another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
         yield run_dir
@@ -72,7 +74,7 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def read(cls, run_dir: str | Path) -> "RunConfig":
+    def read(cls, run_dir: str | Path) -> RunConfig:
         """Read run_dir/config.json; ConfigError when it is not a run folder (with a hint for compare folders)."""
         run_dir = Path(run_dir)
         path = run_dir / CONFIG
@@ -83,9 +85,17 @@ class RunConfig:
         try:
             raw = json.loads(path.read_text())
             ds = raw.get("dataset")
-            return cls(raw["method"], list(raw["classes"]), dict(raw["options"]),
-                       DatasetRecord(**ds) if ds else None, raw.get("label"), raw.get("init"),
-                       list(raw.get("datasets") or []), dict(raw.get("extra") or {}))
+            return cls(
+                raw["method"],
+                list(raw["classes"]),
+                dict(raw["options"]),
+                DatasetRecord(**ds) if ds else None,
+                raw.get("label"),
+                raw.get("init"),
+                list(raw.get("datasets") or []),
+                dict(raw.get("extra") or {}),
+            )
         except (OSError, ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(path, f"not a config.json of this actionlab version ({type(err).__name__}: "
-                                        f"{err})") from None
+            raise CheckpointError(
+                path, f"not a config.json of this actionlab version ({type(err).__name__}: {err})"
+            ) from None

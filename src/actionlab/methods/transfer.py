@@ -7,19 +7,19 @@ over other input-channel counts; the head is kept only when it was trained on th
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError, ConfigError
-from actionlab.models.weights import _adapt_channels, read_state_dict
+from actionlab.models.meta import set_attr
+from actionlab.models.weights import _adapt_channels, pretrained_file, published_weights, read_state_dict
 
 PRETRAINED = ("imagenet", "kinetics400")
 _STAGE = re.compile(r"(stages\.\d+|layer\d+)\.")
@@ -38,18 +38,22 @@ class InitReport:
 
     def line(self) -> str:
         """One human line for logs and the CLI."""
-        how = ([f"{self.inflated} inflated 2D->3D"] if self.inflated else []) + \
-            ([f"{self.adapted} channel-adapted"] if self.adapted else [])
+        how = ([f"{self.inflated} inflated 2D->3D"] if self.inflated else []) + (
+            [f"{self.adapted} channel-adapted"] if self.adapted else []
+        )
         groups = list(dict.fromkeys(_group(k) for k in self.new))
         shown = ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
         new = f"{len(self.new)} new" + (f" ({shown})" if shown else "")
-        return (f"init: {len(self.loaded)} tensors from {self.source}" + (f" ({', '.join(how)})" if how else "")
-                + f", {new}, head {self.head}")
+        return (
+            f"init: {len(self.loaded)} tensors from {self.source}"
+            + (f" ({', '.join(how)})" if how else "")
+            + f", {new}, head {self.head}"
+        )
 
 
 def _canon(key: str) -> str:
     while key.startswith("body."):
-        key = key[len("body."):]
+        key = key[len("body.") :]
     return key
 
 
@@ -73,7 +77,7 @@ def init_weights(model: nn.Module, source: str | Path, *, classes: list[str] | N
     else:
         state, src_classes, where = _file_source(Path(source))
     by_canon = {_canon(k): v for k, v in state.items()}
-    merged, inflated, adapted, problems = {}, 0, 0, []
+    merged, inflated, adapted = {}, 0, 0
     head_ok = src_classes is None or (classes is not None and list(classes) == list(src_classes))
     for key, dst in model.state_dict().items():
         src = by_canon.get(_canon(key))
@@ -86,19 +90,26 @@ def init_weights(model: nn.Module, source: str | Path, *, classes: list[str] | N
             continue
         fitted, was_inflated = _fit(src, dst)
         if fitted is None:
-            raise CheckpointError(where, f"{key}: source shape {tuple(src.shape)} does not fit model shape "
-                                  f"{tuple(dst.shape)} (neither equal, 2D->3D inflatable nor channel-adaptable)")
+            raise CheckpointError(
+                where,
+                f"{key}: source shape {tuple(src.shape)} does not fit model shape "
+                f"{tuple(dst.shape)} (neither equal, 2D->3D inflatable nor channel-adaptable)",
+            )
         merged[key] = fitted.to(dst.dtype)
         inflated += was_inflated
         adapted += fitted.shape[1:2] != src.shape[1:2]
     if not any(not _is_head(k) for k in merged):
-        raise CheckpointError(where, f"no tensor of {source} fits this model "
-                              f"({getattr(model, 'model_name', type(model).__name__)}): no key names match")
+        raise CheckpointError(
+            where,
+            f"no tensor of {source} fits this model "
+            f"({getattr(model, 'model_name', type(model).__name__)}): no key names match",
+        )
     if not head_ok:
         merged = {k: v for k, v in merged.items() if not _is_head(k)}
     model.load_state_dict(merged, strict=False)
-    new = [k for k in model.state_dict() if k not in merged and not _is_head(k)
-           and not k.endswith("num_batches_tracked")]  # a BN step counter is bookkeeping, not a weight
+    new = [
+        k for k in model.state_dict() if k not in merged and not _is_head(k) and not k.endswith("num_batches_tracked")
+    ]  # a BN step counter is bookkeeping, not a weight
     head = "loaded" if any(_is_head(k) for k in merged) else "fresh"
     return InitReport(str(source), list(merged), inflated, adapted, new, head)
 
@@ -109,9 +120,10 @@ def _fit(src: torch.Tensor, dst: torch.Tensor) -> tuple[torch.Tensor | None, boo
     if src.dim() == 4 and dst.dim() == 5 and src.shape[0] == dst.shape[0] and src.shape[2:] == dst.shape[3:]:
         t = dst.shape[2]  # repeat over time and divide by T, as InflatedConv3d: a static clip gives the 2D response
         src, inflated = src.unsqueeze(2).repeat(1, 1, t, 1, 1) / t, True
+    out: torch.Tensor | None = src
     if src.shape != dst.shape:
-        src = _adapt_channels(src, dst)
-    return src, inflated
+        out = _adapt_channels(src, dst)
+    return out, inflated
 
 
 def _file_source(path: Path) -> tuple[dict[str, torch.Tensor], list[str] | None, Path]:
@@ -134,23 +146,24 @@ def _tv_module(model: nn.Module) -> tuple[str, nn.Module]:
         if hasattr(mod, "tv_name"):
             return path, mod
     name = getattr(model, "model_name", type(model).__name__)
-    raise ConfigError(None, f"model {name} has no pretrained weights; use a torchvision backbone for them, "
-                      f"e.g. backbone=resnet18 (imagenet) or r2plus1d_18 (kinetics400)")
+    raise ConfigError(
+        None,
+        f"model {name} has no pretrained weights; use a torchvision backbone for them, "
+        f"e.g. backbone=resnet18 (imagenet) or r2plus1d_18 (kinetics400)",
+    )
 
 
 def _weights_enum(tv_name: str, kind: str) -> torchvision.models.WeightsEnum:
     """The torchvision weights member for `kind`; a ConfigError when the architecture has none of that kind."""
-    enum = torchvision.models.get_model_weights(tv_name)
-    if kind == "imagenet":
-        found = [enum.DEFAULT] if enum.DEFAULT.name.startswith("IMAGENET1K") else \
-            [m for m in enum if m.name.startswith("IMAGENET1K")]
-    else:
-        found = [m for m in enum if m.name == "KINETICS400_V1"]
-    if not found:
-        have = ", ".join(m.name for m in enum)
-        raise ConfigError(None, f"{tv_name} has no {kind} weights (it has {have}); "
-                          f"imagenet is for image backbones, kinetics400 for video ones")
-    return found[0]
+    found = published_weights(tv_name, kind)
+    if found is None:
+        have = ", ".join(m.name for m in torchvision.models.get_model_weights(tv_name))
+        raise ConfigError(
+            None,
+            f"{tv_name} has no {kind} weights (it has {have}); "
+            f"imagenet is for image backbones, kinetics400 for video ones",
+        )
+    return found
 
 
 def pretrained_url(tv_name: str, kind: str) -> str:
@@ -161,48 +174,17 @@ def pretrained_url(tv_name: str, kind: str) -> str:
 def _pretrained_source(model: nn.Module, kind: str) -> tuple[dict[str, torch.Tensor], list[str] | None, Path]:
     """torchvision weights renamed to the model's keys: <path>.body.<tv key>, the classifier as <path>.head."""
     path, mod = _tv_module(model)
-    file = _pretrained_file(mod.tv_name, kind)
+    tv_name = cast(str, mod.tv_name)  # _tv_module found it: set by the torchvision wrappers
+    url = pretrained_url(tv_name, kind)
+    file = pretrained_file(url, f"{tv_name} {kind}")  # hash-checked against its name
     raw = read_state_dict(file)  # weights_only=True: a checkpoint can never run code
     prefix = f"{path}." if path else ""
     head = getattr(mod, "head_path", "fc") + "."
-    state = {(prefix + "head." + k[len(head):] if k.startswith(head) else prefix + "body." + k): v
-             for k, v in raw.items()}
-    categories = _weights_enum(mod.tv_name, kind).meta.get("categories")
+    state = {
+        (prefix + "head." + k[len(head) :] if k.startswith(head) else prefix + "body." + k): v for k, v in raw.items()
+    }
+    categories = _weights_enum(tv_name, kind).meta.get("categories")
     return state, categories, file
-
-
-def _pretrained_file(tv_name: str, kind: str) -> Path:
-    """The verified local torchvision checkpoint, downloaded when absent; a one-line error when unavailable."""
-    url = pretrained_url(tv_name, kind)
-    name = os.path.basename(url)
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    path = folder / name
-    match = re.search(r"-([0-9a-f]{6,})$", Path(name).stem)
-    expected = match.group(1) if match else None
-    if not path.is_file():
-        tmp = folder / (name + ".partial")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(tmp), hash_prefix=expected, progress=False)
-            os.replace(tmp, path)
-        except Exception as exc:  # offline, proxy, bad hash, full disk: all mean "provide the file yourself"
-            tmp.unlink(missing_ok=True)
-            raise CheckpointError(None, f"{tv_name} {kind} weights are not on this machine: put {name} "
-                                  f"(from {url}) in {folder}") from exc
-    if expected is not None:  # torchvision names files <arch>-<sha256 prefix>.pth
-        digest = _sha256(path)
-        if not digest.startswith(expected):
-            raise CheckpointError(path, f"sha256 {digest[:16]}... does not match the hash in its name "
-                                  f"({expected}); delete it and put the original file there")
-    return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def freeze(model: nn.Module, spec: str, loaded: list[str] | None = None) -> list[nn.Parameter]:
@@ -225,7 +207,7 @@ def freeze(model: nn.Module, spec: str, loaded: list[str] | None = None) -> list
     for mod in model.modules():  # the trainer keeps these in eval mode so BatchNorm statistics stay fixed
         params = list(mod.parameters())
         if params and all(id(p) in ids for p in params):
-            mod.frozen = True
+            set_attr(mod, "frozen", True)
     return frozen
 
 
@@ -240,7 +222,7 @@ def _before_last_stages(model: nn.Module, named: list[tuple[str, nn.Parameter]],
     k_text = spec.split(":", 1)[1]
     if not k_text.isdigit() or int(k_text) > len(stages):
         raise ConfigError(None, f"freeze {spec}: K must be an integer from 0 to {len(stages)} (the stage count)")
-    keep = set(stages[len(stages) - int(k_text):])
+    keep = set(stages[len(stages) - int(k_text) :])
     trained = [i for i, s in enumerate(stage_of) if s in keep]
     # everything after the first trained stage trains too (later stages, an LSTM or fc on top)
     boundary = trained[0] if trained else max(i for i, s in enumerate(stage_of) if s is not None) + 1
@@ -262,4 +244,4 @@ def unfreeze(model: nn.Module, frozen: list[nn.Parameter]) -> None:
         p.requires_grad_(True)
     for mod in model.modules():
         if getattr(mod, "frozen", False) and any(id(p) in ids for p in mod.parameters()):
-            mod.frozen = False
+            set_attr(mod, "frozen", False)

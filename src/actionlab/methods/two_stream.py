@@ -85,15 +85,25 @@ class TwoStreamOptions(TrainOptions):
 
     rgb_run: str | None = opt(None, "run folder of the RGB stream: any RGB preset's run, a transferred one too")
     flow_run: str | None = opt(None, "run folder of the flow stream (a flow2p1d run)")
-    rgb: str = opt("clip3d", "without rgb_run: the RGB preset looked up among a compare's runs or trained here",
-                   choices=RGB_PRESETS)
-    rgb_set: tuple[str, ...] = opt((), "without rgb_run: options of the RGB stream trained here, KEY=VALUE items "
-                                       "(e.g. epochs=10,size=64); a compare run is reused only with exactly these")
-    flow_set: tuple[str, ...] = opt((), "without flow_run: options of the flow stream trained here, KEY=VALUE "
-                                        "items (e.g. epochs=10,num_flows=8)")
+    rgb: str = opt(
+        "clip3d",
+        "without rgb_run: the RGB preset looked up among a compare's runs or trained here",
+        choices=RGB_PRESETS,
+    )
+    rgb_set: tuple[str, ...] = opt(
+        (),
+        "without rgb_run: options of the RGB stream trained here, KEY=VALUE items "
+        "(e.g. epochs=10,size=64); a compare run is reused only with exactly these",
+    )
+    flow_set: tuple[str, ...] = opt(
+        (), "without flow_run: options of the flow stream trained here, KEY=VALUE items (e.g. epochs=10,num_flows=8)"
+    )
     fusion: str = opt("average", "how the streams' features (or maps) combine", choices=tuple(FUSIONS))
-    level: str = opt("late", "late: penultimate features; mid: feature maps after stage fusion_stage, a 1x1 "
-                             "conv matching channels", choices=("late", "mid"))
+    level: str = opt(
+        "late",
+        "late: penultimate features; mid: feature maps after stage fusion_stage, a 1x1 conv matching channels",
+        choices=("late", "mid"),
+    )
     fusion_stage: int = opt(1, "level=mid: the convolution stage (0-3) whose maps are fused", low=0, high=3)
     head_hidden: int = opt(128, "units (late) or channels (mid) of the trainable head", low=4)
     epochs: int = opt(10, "head training epochs (the schedule spans them)", low=1)
@@ -104,10 +114,15 @@ class TwoStreamOptions(TrainOptions):
         if self.given("fusion_stage") and self.level != "mid":
             raise ConfigError(None, "fusion_stage applies to level=mid only")
         if self.rgb_run is not None and self.given("rgb"):
-            raise ConfigError(None, "rgb names the preset to find or train when rgb_run is not given; "
-                                    "rgb_run's own preset is used: drop one of them")
-        for run, items, name, preset in ((self.rgb_run, self.rgb_set, "rgb", self.rgb),
-                                         (self.flow_run, self.flow_set, "flow", FLOW_PRESET)):
+            raise ConfigError(
+                None,
+                "rgb names the preset to find or train when rgb_run is not given; "
+                "rgb_run's own preset is used: drop one of them",
+            )
+        for run, items, name, preset in (
+            (self.rgb_run, self.rgb_set, "rgb", self.rgb),
+            (self.flow_run, self.flow_set, "flow", FLOW_PRESET),
+        ):
             if items and run is not None:
                 raise ConfigError(None, f"{name}_set applies to a stream trained here, not to {name}_run")
             if items:
@@ -178,14 +193,17 @@ class StreamPlan:
     extra: dict[str, Any] = field(default_factory=dict)  # the run's own extra (build needs it)
 
 
-class TwoStream(Preset):
+class TwoStream(Preset[TwoStreamOptions]):
     """Frozen RGB + flow streams fused late (features) or mid (stage maps); only the head trains."""
 
     name = "two-stream"
-    description = ("frozen RGB (any RGB preset's run) + flow2p1d streams fused by average|max|min|concat, late "
-                   "or mid-level (1x1 conv), small trainable head")
+    description = (
+        "frozen RGB (any RGB preset's run) + flow2p1d streams fused by average|max|min|concat, late "
+        "or mid-level (1x1 conv), small trainable head"
+    )
     temporal = True
     Options = TwoStreamOptions
+
     def prepare(self, o: TwoStreamOptions, dataset: Any, run_dir: Path, context: RunContext) -> dict[str, Any]:
         """Resolve both streams, check they fit the fusion, then copy or train them into run_dir/rgb, /flow."""
         classes = list(dataset.classes)
@@ -200,11 +218,21 @@ class TwoStream(Preset):
                 copy_stream(plan.run, target)
             rc = RunConfig.read(target)
             if rc.classes != classes:
-                print(f"two-stream: the {plan.role} stream ({plan.run or target}) was trained on "
-                      f"{len(rc.classes)} other classes: its features are used, its classifier is not",
-                      file=sys.stderr)
-            records[plan.role] = asdict(StreamRecord(rc.method, rc.options, len(rc.classes), rc.extra, plan.source,
-                                                     str(plan.run) if plan.run is not None else str(target)))
+                print(
+                    f"two-stream: the {plan.role} stream ({plan.run or target}) was trained on "
+                    f"{len(rc.classes)} other classes: its features are used, its classifier is not",
+                    file=sys.stderr,
+                )
+            records[plan.role] = asdict(
+                StreamRecord(
+                    rc.method,
+                    rc.options,
+                    len(rc.classes),
+                    rc.extra,
+                    plan.source,
+                    str(plan.run) if plan.run is not None else str(target),
+                )
+            )
         return {"streams": records}
 
     def _plan(self, o: TwoStreamOptions, role: str, classes: list[str], context: RunContext) -> StreamPlan:
@@ -215,8 +243,11 @@ class TwoStream(Preset):
             return StreamPlan(role, rc.method, rc.options, f"{role}_run", Path(given), rc.extra)
         method = o.rgb if role == "rgb" else FLOW_PRESET
         items = parse_items(o.rgb_set if role == "rgb" else o.flow_set, f"{role}_set")
-        options = get_method(method).Options.build({**{k: getattr(o, k) for k in INHERITED}, **items},
-                                                   where=f"{role}_set ({method})").to_dict()
+        options = (
+            get_method(method)
+            .Options.build({**{k: getattr(o, k) for k in INHERITED}, **items}, where=f"{role}_set ({method})")
+            .to_dict()
+        )
         found = find_prior(context.prior_runs, method, classes, options if items else None)
         if found is not None:
             label, run = found
@@ -235,15 +266,22 @@ class TwoStream(Preset):
         if o.level == "mid":
             for plan, net in zip(plans, nets):
                 if net.stage_channels is None:
-                    raise ConfigError(None, f"level=mid needs convolution stages in the {plan.role} stream "
-                                            f"(resnet-small, r2plus1d-small or i3d/nonlocal on them); this "
-                                            f"{plan.method} network has none: use level=late")
-        TwoStreamFusion(*nets, 2, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
+                    raise ConfigError(
+                        None,
+                        f"level=mid needs convolution stages in the {plan.role} stream "
+                        f"(resnet-small, r2plus1d-small or i3d/nonlocal on them); this "
+                        f"{plan.method} network has none: use level=late",
+                    )
+        rgb, flow = nets  # plans are the rgb and the flow stream
+        TwoStreamFusion(rgb, flow, 2, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
 
     def _train_stream(self, plan: StreamPlan, dataset: Any, target: Path, context: RunContext) -> None:
         if len(getattr(dataset, "parts", None) or []) > 1:
-            raise ConfigError(None, f"two-stream on several datasets needs a trained {plan.role} stream: give "
-                                    f"{plan.role}_run (a stream trained jointly has no single feature head)")
+            raise ConfigError(
+                None,
+                f"two-stream on several datasets needs a trained {plan.role} stream: give "
+                f"{plan.role}_run (a stream trained jointly has no single feature head)",
+            )
         print(f"two-stream: training the {plan.role} stream ({plan.method}) into {target}", file=sys.stderr)
         inner = RunContext(resume=context.resume, progress=context.progress, dataset_record=context.dataset_record)
         preset = get_method(plan.method)
@@ -256,15 +294,17 @@ class TwoStream(Preset):
         for record in stream_records(extra).values():
             preset, so = record.preset_options()
             nets.append(StreamViews(preset.build(so, record.num_classes, record.extra)))
-        return TwoStreamFusion(*nets, num_classes, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
+        rgb, flow = nets  # stream_records: the rgb and the flow stream, in that order
+        return TwoStreamFusion(rgb, flow, num_classes, FUSIONS[o.fusion], o.level, o.fusion_stage, o.head_hidden)
 
     def start(self, model: nn.Module, o: TwoStreamOptions, run_dir: Path, extra: dict[str, Any]) -> None:
         """The trained streams, from the copies prepare() put in run_dir/rgb and run_dir/flow."""
         for role in stream_records(extra):
             getattr(model, role).net.load_state_dict(load_run(run_dir / role)[1].state_dict())
 
-    def reader(self, o: TwoStreamOptions, classes: list[str], train: bool, run_dir: Path,
-               extra: dict[str, Any]) -> PairReader:
+    def reader(
+        self, o: TwoStreamOptions, classes: list[str], train: bool, run_dir: Path, extra: dict[str, Any]
+    ) -> PairReader:
         """Each stream's own reader (flips off, see the module docstring), paired."""
         readers = []
         for role, record in stream_records(extra).items():
@@ -286,6 +326,7 @@ class TwoStream(Preset):
             for c in checks:
                 if c is not None:
                     c(sample)
+
         return check
 
 
@@ -302,8 +343,9 @@ def stream_config(run: Path, role: str) -> RunConfig:
     return rc
 
 
-def find_prior(prior_runs: dict[str, Path], method: str, classes: list[str],
-               options: dict[str, Any] | None) -> tuple[str, Path] | None:
+def find_prior(
+    prior_runs: dict[str, Path], method: str, classes: list[str], options: dict[str, Any] | None
+) -> tuple[str, Path] | None:
     """(label, folder) of the first compare run of `method` on `classes` (with exactly `options` when given);
     the streams inside an earlier two-stream run count too. None when there is none."""
     for label, run in prior_runs.items():

@@ -10,11 +10,13 @@ Public API (what `methods/`, `compare` and `report/` call):
 - `frame_vs_video(scores, labels, video_ids, classes) -> (frame Metrics, video Metrics)`.
 - `class_gains(a, b, classes, k=10, measure="recall") -> (gains, losses)`: the classes where `b` beats `a`
   most and least.
-- `hardest_easiest(metrics, k=5, measure="f1") -> (hardest, easiest)`.
+- `hardest_easiest(metrics, k=5, measure="f1") -> (hardest, easiest)` (disjoint, like class_gains).
+- `per_class_recall(confusion, classes)`, `confused_pairs(confusion, classes, k)`: from a confusion matrix.
+- `significance`: `bootstrap_ci`, `mcnemar`, `paired_tests`, `conclusion` (CIs and paired tests of top-1).
 - `write_predictions_csv(path, paths, labels, scores, classes, top=5)`: atomic CSV of top-k predictions.
 """
 
-from actionlab.metrics.compare import class_gains, hardest_easiest
+from actionlab.metrics.compare import class_gains, confused_pairs, hardest_easiest, per_class_recall
 from actionlab.metrics.predictions import write_predictions_csv
 from actionlab.metrics.scores import Metrics, aggregate_scores, evaluate_scores, frame_vs_video
 
@@ -22,8 +24,10 @@ __all__ = [
     "Metrics",
     "aggregate_scores",
     "class_gains",
+    "confused_pairs",
     "evaluate_scores",
     "frame_vs_video",
     "hardest_easiest",
+    "per_class_recall",
     "write_predictions_csv",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from actionlab.errors import ConfigError
 from actionlab.metrics.scores import Metrics
@@ -27,21 +28,47 @@ def class_gains(
     k: int = 10,
     measure: str = "recall",
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """(gains, losses): up to k classes where b's measure minus a's is largest, and where it is smallest."""
+    """(gains, losses), disjoint: up to k classes where b's measure minus a's is largest and positive, and up to
+    k of the other classes where it is smallest (the classes b gains least on or loses)."""
     pa, pb = _per_class(metrics_a), _per_class(metrics_b)
     diffs = [(c, _value(pb, c, measure) - _value(pa, c, measure)) for c in classes]
     diffs.sort(key=lambda item: (-item[1], item[0]))
-    gains = diffs[:k]
-    losses = sorted(diffs, key=lambda item: (item[1], item[0]))[:k]
+    gains = [d for d in diffs if d[1] > 0][:k]
+    rest = [d for d in diffs if d not in gains]
+    losses = sorted(rest, key=lambda item: (item[1], item[0]))[:k]
     return gains, losses
 
 
 def hardest_easiest(
     metrics: Metrics | Mapping[str, Any], k: int = 5, measure: str = "f1"
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """(hardest, easiest): the k classes with the lowest and the highest measure."""
+    """(hardest, easiest), disjoint: the k classes with the lowest measure and up to k others with the highest."""
     per_class = _per_class(metrics)
     values = [(c, _value(per_class, c, measure)) for c in per_class]
-    hardest = sorted(values, key=lambda item: (item[1], item[0]))[:k]
-    easiest = sorted(values, key=lambda item: (-item[1], item[0]))[:k]
+    hardest = sorted(values, key=lambda item: (item[1], item[0]))[: min(k, len(values) // 2)]
+    rest = [v for v in values if v not in hardest]
+    easiest = sorted(rest, key=lambda item: (-item[1], item[0]))[:k]
     return hardest, easiest
+
+
+def per_class_recall(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> dict[str, dict[str, float]]:
+    """{class: {"recall": ...}} from a confusion matrix (rows = true class), e.g. of the single-frame view."""
+    out = {}
+    for i, name in enumerate(classes):
+        row = confusion[i]
+        total = sum(row)
+        out[name] = {"recall": row[i] / total if total else 0.0, "support": total}
+    return out
+
+
+def confused_pairs(
+    confusion: Sequence[Sequence[int]], classes: Sequence[str], k: int = 10
+) -> list[tuple[str, str, int, float]]:
+    """Up to k (true, predicted, count, share of the true class) off-diagonal cells, most frequent first."""
+    cells = [
+        (classes[i], classes[j], int(v), v / max(sum(row), 1))
+        for i, row in enumerate(confusion)
+        for j, v in enumerate(row)
+        if i != j and v > 0
+    ]
+    return sorted(cells, key=lambda c: (-c[2], -c[3], c[0], c[1]))[:k]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ def write_predictions_csv(
     header = ["path", "label", "correct"]
     for i in range(1, top + 1):
         header += [f"pred{i}", f"score{i}"]
+
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -42,4 +43,3 @@ def write_predictions_csv(
                 writer.writerow(cells)
 
     return atomic_write(path, write)
-

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, top_k_accuracy_score
@@ -53,9 +54,7 @@ def _topk(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 def _per_class(cm: np.ndarray, labels: np.ndarray, pred: np.ndarray, classes: Sequence[str]) -> dict:
     idx = np.arange(len(classes))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels, pred, labels=idx, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(labels, pred, labels=idx, zero_division=0)
     total = int(cm.sum())
     out: dict[str, dict[str, float]] = {}
     for i, name in enumerate(classes):
@@ -63,8 +62,13 @@ def _per_class(cm: np.ndarray, labels: np.ndarray, pred: np.ndarray, classes: Se
         fn = int(cm[i].sum() - tp)
         fp = int(cm[:, i].sum() - tp)
         out[name] = {
-            "tp": tp, "fp": fp, "fn": fn, "tn": total - tp - fp - fn,
-            "precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": total - tp - fp - fn,
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
             "support": int(support[i]),
         }
     return out
@@ -91,9 +95,7 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, classes: Sequence[st
     )
 
 
-def aggregate_scores(
-    scores: np.ndarray, video_ids: Sequence[Any], how: str = "mean"
-) -> tuple[np.ndarray, list[Any]]:
+def aggregate_scores(scores: np.ndarray, video_ids: Sequence[Any], how: str = "mean") -> tuple[np.ndarray, list[Any]]:
     """Pool per-clip (or per-frame) scores into one row per video, in order of first appearance."""
     if how not in ("mean", "max"):
         raise ConfigError(None, f"aggregation must be 'mean' or 'max', not {how!r}")
@@ -116,7 +118,7 @@ def frame_vs_video(
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     frame = evaluate_scores(scores, labels, classes)
     pooled, ids = aggregate_scores(scores, video_ids, how)
-    first = {}
+    first: dict[Any, int] = {}  # video id -> its first row
     for row, vid in enumerate(video_ids):
         if vid in first and labels[first[vid]] != labels[row]:
             raise ConfigError(None, f"video {vid!r} has rows with different labels")

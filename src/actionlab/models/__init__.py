@@ -27,7 +27,18 @@ from actionlab.models.registry import create_model, list_models, register_model
 from actionlab.models.weights import freeze, load_weights, read_state_dict
 
 __all__ = [
-    "Classifier", "NonLocalBlock3d", "TwoStreamFusion", "count_parameters", "create_model", "freeze",
-    "inflate_2d_to_3d", "list_models", "load_run_model", "load_weights", "model_size_mb", "read_state_dict",
-    "register_model", "save_checkpoint",
+    "Classifier",
+    "NonLocalBlock3d",
+    "TwoStreamFusion",
+    "count_parameters",
+    "create_model",
+    "freeze",
+    "inflate_2d_to_3d",
+    "list_models",
+    "load_run_model",
+    "load_weights",
+    "model_size_mb",
+    "read_state_dict",
+    "register_model",
+    "save_checkpoint",
 ]

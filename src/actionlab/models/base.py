@@ -11,13 +11,14 @@ class Classifier(nn.Module):
 
     def __init__(self, body: nn.Module | None, num_features: int, num_classes: int, dropout: float = 0.0) -> None:
         super().__init__()
-        self.body = body
+        self.body: nn.Module | None = body
         self.num_features = num_features
         self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(num_features, num_classes)
+        self.head: nn.Module = nn.Linear(num_features, num_classes)  # JointHeads, fusion replace it
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features of shape (B, num_features)."""
+        assert self.body is not None, "a Classifier without a body overrides forward_features"
         return self.body(x).flatten(1)
 
     def forward_head(self, feats: torch.Tensor) -> torch.Tensor:
@@ -31,8 +32,9 @@ class Classifier(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head by a fresh Linear with `num_classes` outputs."""
         self.head = nn.Linear(self.num_features, num_classes)
-        if hasattr(self, "model_kwargs"):
-            self.model_kwargs["num_classes"] = num_classes
+        kwargs = getattr(self, "model_kwargs", None)  # set by create_model
+        if kwargs is not None:
+            kwargs["num_classes"] = num_classes
 
 
 class StagedClassifier(Classifier):
@@ -41,6 +43,7 @@ class StagedClassifier(Classifier):
     stem: nn.Module
     stages: nn.ModuleList
     pool: nn.Module
+    stage_channels: list[int]
 
     def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         """Feature maps after stage `upto` (0-based; None = last)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import torch
 import torchvision
 from torch import nn
 
-from actionlab.errors import CheckpointError
 from actionlab.models.base import Classifier, StagedClassifier
 from actionlab.models.registry import register_model
 
@@ -34,12 +36,14 @@ class BasicBlock2d(nn.Module):
 class ResNetSmall(StagedClassifier):
     """ResNet-like 2D CNN: stem + 4 stages of basic blocks; `stages` exposes the feature maps for mid fusion."""
 
-    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, blocks: int = 1,
-                 dropout: float = 0.0) -> None:
+    def __init__(
+        self, num_classes: int, in_channels: int = 3, width: int = 16, blocks: int = 1, dropout: float = 0.0
+    ) -> None:
         widths = [width, width * 2, width * 4, width * 8]
         super().__init__(None, widths[-1], num_classes, dropout)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width),
-                                  nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+        )
         stages, cin = [], width
         for i, w in enumerate(widths):
             layers = [BasicBlock2d(cin, w, 1 if i == 0 else 2)] + [BasicBlock2d(w, w) for _ in range(blocks - 1)]
@@ -50,17 +54,17 @@ class ResNetSmall(StagedClassifier):
         self.pool = nn.AdaptiveAvgPool2d(1)
 
 
-
 @register_model(name="resnet-small")
-def resnet_small(*, num_classes: int, in_channels: int = 3, width: int = 16, blocks: int = 1,
-                 dropout: float = 0.0) -> nn.Module:
+def resnet_small(
+    *, num_classes: int, in_channels: int = 3, width: int = 16, blocks: int = 1, dropout: float = 0.0
+) -> nn.Module:
     """Small ResNet for 64-112 px frames, trained from scratch."""
     return ResNetSmall(num_classes, in_channels, width, blocks, dropout)
 
 
 def _get_attr(root: nn.Module, path: str) -> nn.Module:
     for part in path.split("."):
-        root = root[int(part)] if part.isdigit() else getattr(root, part)
+        root = cast(nn.Sequential, root)[int(part)] if part.isdigit() else getattr(root, part)  # a container
     return root
 
 
@@ -68,7 +72,7 @@ def _set_attr(root: nn.Module, path: str, value: nn.Module) -> None:
     parent, _, last = path.rpartition(".")
     owner = _get_attr(root, parent) if parent else root
     if last.isdigit():
-        owner[int(last)] = value
+        cast(nn.Sequential, owner)[int(last)] = value  # a container
     else:
         setattr(owner, last, value)
 
@@ -76,11 +80,16 @@ def _set_attr(root: nn.Module, path: str, value: nn.Module) -> None:
 class TorchvisionClassifier(Classifier):
     """A torchvision classifier whose last Linear/1x1-conv (`head_path`) becomes our `head`."""
 
-    def __init__(self, tv_name: str, head_path: str, num_classes: int, in_channels: int, dropout: float = 0.0,
-                 **tv_kwargs) -> None:
+    body: nn.Module
+
+    def __init__(
+        self, tv_name: str, head_path: str, num_classes: int, in_channels: int, dropout: float = 0.0, **tv_kwargs
+    ) -> None:
         net = torchvision.models.get_model(tv_name, weights=None, **tv_kwargs)
         last = _get_attr(net, head_path)
-        num_features = last.in_features if isinstance(last, nn.Linear) else last.in_channels
+        num_features = (
+            last.in_features if isinstance(last, nn.Linear) else cast(nn.Conv2d, last).in_channels
+        )  # 1x1 conv
         _set_attr(net, head_path, nn.Identity())
         super().__init__(net, num_features, num_classes, dropout)
         self.tv_name, self.head_path = tv_name, head_path
@@ -88,31 +97,34 @@ class TorchvisionClassifier(Classifier):
             _replace_first_conv(net, in_channels)
 
     def pretrained_state_dict(self) -> dict[str, torch.Tensor]:
-        """torchvision's default weights, renamed to this wrapper's keys (a download; offline raises)."""
-        try:
-            weights = torchvision.models.get_model_weights(self.tv_name).DEFAULT
-            state = weights.get_state_dict(progress=False)
-        except Exception as exc:  # offline, proxy, corrupt download: all mean "provide the file yourself"
-            raise CheckpointError(self.tv_name, f"cannot download torchvision imagenet weights ({type(exc).__name__});"
-                                  f" put the .pth in $TORCH_HOME/hub/checkpoints or pass weights=PATH") from exc
+        """torchvision's default weights (hash-verified file, never unpickled), renamed to this wrapper's keys."""
+        from actionlab.models.weights import published_state
+
+        state = published_state(self.tv_name)  # imagenet for image nets, kinetics400 for the video ones
         head = self.head_path + "."
-        return {("head." + k[len(head):] if k.startswith(head) else "body." + k): v for k, v in state.items()}
+        return {("head." + k[len(head) :] if k.startswith(head) else "body." + k): v for k, v in state.items()}
 
 
 def _replace_first_conv(net: nn.Module, in_channels: int) -> None:
     """Swap the first convolution for one taking `in_channels` inputs (same kernel/stride/padding)."""
     for name, mod in net.named_modules():
         if isinstance(mod, nn.Conv2d | nn.Conv3d):
-            cls = type(mod)
-            new = cls(in_channels, mod.out_channels, mod.kernel_size, mod.stride, mod.padding,
-                      bias=mod.bias is not None)
+            cls: Callable[..., nn.Module] = type(mod)
+            new = cls(
+                in_channels, mod.out_channels, mod.kernel_size, mod.stride, mod.padding, bias=mod.bias is not None
+            )
             _set_attr(net, name, new)
             return
 
 
 _TV_2D = {
-    "resnet18": "fc", "resnet50": "fc", "convnext_tiny": "classifier.2", "convnext_base": "classifier.2",
-    "mobilenet_v3_small": "classifier.3", "mobilenet_v3_large": "classifier.3", "efficientnet_b0": "classifier.1",
+    "resnet18": "fc",
+    "resnet50": "fc",
+    "convnext_tiny": "classifier.2",
+    "convnext_base": "classifier.2",
+    "mobilenet_v3_small": "classifier.3",
+    "mobilenet_v3_large": "classifier.3",
+    "efficientnet_b0": "classifier.1",
 }
 
 

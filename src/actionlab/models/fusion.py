@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -11,13 +13,17 @@ from actionlab.models.base import Classifier, StagedClassifier
 from actionlab.models.registry import create_model, register_model
 
 
-def _frame_backbone(backbone: str, in_channels: int, backbone_kwargs: dict | None, weights: str | None) -> nn.Module:
-    net = create_model(backbone, num_classes=1, in_channels=in_channels, weights=weights, **(backbone_kwargs or {}))
+def _frame_backbone(backbone: str, in_channels: int, backbone_kwargs: dict | None, weights: str | None) -> Classifier:
+    # every registered model is a Classifier
+    net = cast(
+        Classifier,
+        create_model(backbone, num_classes=1, in_channels=in_channels, weights=weights, **(backbone_kwargs or {})),
+    )
     net.head = nn.Identity()  # only its features are used; our own head sits on top
     return net
 
 
-def _per_frame(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _per_frame(net: Classifier, x: torch.Tensor) -> torch.Tensor:
     """Apply a 2D net to (B, T, C, H, W) -> (B, T, F)."""
     b, t = x.shape[:2]
     return net.forward_features(x.flatten(0, 1)).view(b, t, -1)
@@ -26,7 +32,9 @@ def _per_frame(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
 class FrameFusion(Classifier):
     """A 2D model on each of T frames; features (hence logits, the head being linear) averaged over frames."""
 
-    def __init__(self, num_classes: int, net: nn.Module, dropout: float = 0.0) -> None:
+    body: Classifier
+
+    def __init__(self, num_classes: int, net: Classifier, dropout: float = 0.0) -> None:
         super().__init__(net, net.num_features, num_classes, dropout)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,9 +43,15 @@ class FrameFusion(Classifier):
 
 
 @register_model(name="frame-fusion")
-def frame_fusion(*, num_classes: int, in_channels: int = 3, backbone: str = "resnet-small",
-                 backbone_kwargs: dict | None = None, backbone_weights: str | None = None,
-                 dropout: float = 0.0) -> nn.Module:
+def frame_fusion(
+    *,
+    num_classes: int,
+    in_channels: int = 3,
+    backbone: str = "resnet-small",
+    backbone_kwargs: dict | None = None,
+    backbone_weights: str | None = None,
+    dropout: float = 0.0,
+) -> nn.Module:
     """Late fusion over frames of any registered 2D model (workflow D)."""
     return FrameFusion(num_classes, _frame_backbone(backbone, in_channels, backbone_kwargs, backbone_weights), dropout)
 
@@ -45,7 +59,9 @@ def frame_fusion(*, num_classes: int, in_channels: int = 3, backbone: str = "res
 class LRCN(Classifier):
     """2D CNN per frame, then an LSTM over the frame features; the last hidden state feeds the head."""
 
-    def __init__(self, num_classes: int, net: nn.Module, hidden: int = 128, dropout: float = 0.0) -> None:
+    body: Classifier
+
+    def __init__(self, num_classes: int, net: Classifier, hidden: int = 128, dropout: float = 0.0) -> None:
         super().__init__(net, hidden, num_classes, dropout)
         self.rnn = nn.LSTM(net.num_features, hidden, batch_first=True)
 
@@ -56,8 +72,16 @@ class LRCN(Classifier):
 
 
 @register_model(name="lrcn")
-def lrcn(*, num_classes: int, in_channels: int = 3, backbone: str = "resnet-small", backbone_kwargs: dict | None = None,
-         backbone_weights: str | None = None, hidden: int = 128, dropout: float = 0.0) -> nn.Module:
+def lrcn(
+    *,
+    num_classes: int,
+    in_channels: int = 3,
+    backbone: str = "resnet-small",
+    backbone_kwargs: dict | None = None,
+    backbone_weights: str | None = None,
+    hidden: int = 128,
+    dropout: float = 0.0,
+) -> nn.Module:
     """Long-term recurrent convolutional network (Donahue et al. 2015)."""
     return LRCN(num_classes, _frame_backbone(backbone, in_channels, backbone_kwargs, backbone_weights), hidden, dropout)
 
@@ -83,18 +107,25 @@ class StreamViews(nn.Module):
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.net = net
-        self.num_features = net.num_features
+        self.net = cast(Classifier, net)  # every preset's network is a Classifier
+        self.num_features = self.net.num_features
         self.per_frame = isinstance(net, (FrameFusion, LRCN))
         # a path, not a module attribute: a second reference would duplicate the weights in the state dict
-        self.staged_path = "" if isinstance(net, StagedClassifier) else \
-            "body" if isinstance(getattr(net, "body", None), StagedClassifier) else None
+        self.staged_path = (
+            ""
+            if isinstance(net, StagedClassifier)
+            else "body"
+            if isinstance(getattr(net, "body", None), StagedClassifier)
+            else None
+        )
         staged = self._staged()
-        self.stage_channels = None if staged is None else list(staged.stage_channels)
+        self.stage_channels: list[int] | None = None if staged is None else list(staged.stage_channels)
         self.map_dims = None if staged is None else 3 if isinstance(staged.pool, nn.AdaptiveAvgPool3d) else 2
 
     def _staged(self) -> StagedClassifier | None:
-        return None if self.staged_path is None else self.net.get_submodule(self.staged_path)
+        if self.staged_path is None:
+            return None
+        return cast(StagedClassifier, self.net.get_submodule(self.staged_path))  # the path __init__ found
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Mean over views of the stream's pooled features: (B, V, ...) -> (B, num_features)."""
@@ -106,7 +137,9 @@ class StreamViews(nn.Module):
         b, x = x.shape[0], x.flatten(0, 1)
         if self.per_frame:
             x = x.flatten(0, 1)  # (B*V*T, 3, S, S): the 2D body sees single frames
-        maps = self._staged().forward_maps(x, upto)
+        staged = self._staged()
+        assert staged is not None, "forward_maps is called for mid fusion only, which _check_maps allows with maps"
+        maps = staged.forward_maps(x, upto)
         return maps.view(b, -1, *maps.shape[1:]).mean(1)
 
 
@@ -121,8 +154,19 @@ def _resize(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
     if x.shape[2:] == size:
         return x
     if all(s <= t for s, t in zip(size, x.shape[2:])):
-        return F.adaptive_avg_pool3d(x, size) if x.dim() == 5 else F.adaptive_avg_pool2d(x, size)
+        # torch.Size is a tuple of ints, which torch's stubs do not say
+        if x.dim() == 5:
+            return F.adaptive_avg_pool3d(x, cast(tuple[int, int, int], size))
+        return F.adaptive_avg_pool2d(x, cast(tuple[int, int], size))
     return F.interpolate(x, size=size, mode="nearest")
+
+
+class _Stream(Protocol):
+    """What TwoStreamFusion calls on a stream: a StreamViews or a registered model (maps: mid fusion only)."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def forward_maps(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor: ...
 
 
 class TwoStreamFusion(Classifier):
@@ -134,8 +178,18 @@ class TwoStreamFusion(Classifier):
     time first; flow maps are resized to the RGB maps' size.
     """
 
-    def __init__(self, rgb: nn.Module, flow: nn.Module, num_classes: int, mode: str = "avg", level: str = "late",
-                 stage: int = 2, hidden: int = 128, freeze_streams: bool = True, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        rgb: nn.Module,
+        flow: nn.Module,
+        num_classes: int,
+        mode: str = "avg",
+        level: str = "late",
+        stage: int = 2,
+        hidden: int = 128,
+        freeze_streams: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
         if mode not in _MODES or level not in ("late", "mid"):
             raise ConfigError(None, f"two-stream: mode must be one of {_MODES} and level 'late' or 'mid'")
         if level == "mid":
@@ -145,22 +199,26 @@ class TwoStreamFusion(Classifier):
         self.freeze_streams = freeze_streams
         for p in list(rgb.parameters()) + list(flow.parameters()):
             p.requires_grad = not freeze_streams
+        self.match: nn.Module
         if level == "late":
-            self.match = nn.Linear(flow.num_features, rgb.num_features)
-            width = rgb.num_features * (2 if mode == "concat" else 1)
+            rgb_width, flow_width = cast(int, rgb.num_features), cast(int, flow.num_features)
+            self.match = nn.Linear(flow_width, rgb_width)
+            width = rgb_width * (2 if mode == "concat" else 1)
             self.fused = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(inplace=True))
-        else:
-            c_rgb, c_flow = rgb.stage_channels[stage], flow.stage_channels[stage]
+        else:  # _check_maps found stage_channels on both
+            c_rgb = cast(list[int], rgb.stage_channels)[stage]
+            c_flow = cast(list[int], flow.stage_channels)[stage]
             three_d = _map_dims(rgb) == 3
             conv = nn.Conv3d if three_d else nn.Conv2d
             bn = nn.BatchNorm3d if three_d else nn.BatchNorm2d
             pool = nn.AdaptiveAvgPool3d(1) if three_d else nn.AdaptiveAvgPool2d(1)
             self.match = conv(c_flow, c_rgb, 1)
             width = c_rgb * (2 if mode == "concat" else 1)
-            self.fused = nn.Sequential(conv(width, hidden, 3, padding=1), bn(hidden), nn.ReLU(inplace=True),
-                                       pool, nn.Flatten())
+            self.fused = nn.Sequential(
+                conv(width, hidden, 3, padding=1), bn(hidden), nn.ReLU(inplace=True), pool, nn.Flatten()
+            )
 
-    def train(self, mode: bool = True) -> "TwoStreamFusion":
+    def train(self, mode: bool = True) -> TwoStreamFusion:
         """Frozen streams stay in eval mode so their BatchNorm statistics do not drift."""
         super().train(mode)
         if self.freeze_streams:
@@ -168,13 +226,14 @@ class TwoStreamFusion(Classifier):
             self.flow.eval()
         return self
 
-    def forward_features(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, rgb: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:  # type: ignore[override]  # two inputs: Classifier.forward passes both
         """Fused features (B, hidden)."""
+        rgb_net, flow_net = cast(_Stream, self.rgb), cast(_Stream, self.flow)
         if self.level == "late":
-            a, b = self.rgb.forward_features(rgb), self.match(self.flow.forward_features(flow))
+            a, b = rgb_net.forward_features(rgb), self.match(flow_net.forward_features(flow))
         else:
-            a = self.rgb.forward_maps(rgb, self.stage)
-            b = self.flow.forward_maps(flow, self.stage)
+            a = rgb_net.forward_maps(rgb, self.stage)
+            b = flow_net.forward_maps(flow, self.stage)
             if b.dim() == a.dim() + 1:
                 b = b.mean(2)  # 3D flow maps against 2D RGB maps: the motion of the whole window at each place
             b = _resize(self.match(b), a.shape[2:])
@@ -186,17 +245,32 @@ def _check_maps(rgb: nn.Module, flow: nn.Module, stage: int) -> None:
     for role, stream in (("rgb", rgb), ("flow", flow)):
         channels = getattr(stream, "stage_channels", None)
         if not hasattr(stream, "forward_maps") or channels is None:
-            raise ConfigError(None, f"two-stream level='mid' needs convolution stages in the {role} stream "
-                                    "(resnet-small, r2plus1d-small, i3d on resnet-small); use level='late'")
+            raise ConfigError(
+                None,
+                f"two-stream level='mid' needs convolution stages in the {role} stream "
+                "(resnet-small, r2plus1d-small, i3d on resnet-small); use level='late'",
+            )
         if not 0 <= stage < len(channels):
             raise ConfigError(None, f"two-stream: fusion stage must be 0-{len(channels) - 1}, not {stage}")
 
 
 @register_model(name="two-stream")
-def two_stream(*, num_classes: int, in_channels: int = 3, rgb_model: str = "resnet-small",
-               flow_model: str = "resnet-small", flow_channels: int = 20, rgb_kwargs: dict | None = None,
-               flow_kwargs: dict | None = None, mode: str = "avg", level: str = "late", stage: int = 2,
-               hidden: int = 128, freeze_streams: bool = True, dropout: float = 0.0) -> nn.Module:
+def two_stream(
+    *,
+    num_classes: int,
+    in_channels: int = 3,
+    rgb_model: str = "resnet-small",
+    flow_model: str = "resnet-small",
+    flow_channels: int = 20,
+    rgb_kwargs: dict | None = None,
+    flow_kwargs: dict | None = None,
+    mode: str = "avg",
+    level: str = "late",
+    stage: int = 2,
+    hidden: int = 128,
+    freeze_streams: bool = True,
+    dropout: float = 0.0,
+) -> nn.Module:
     """Two-stream fusion of two registered models (load the streams' trained weights into .rgb / .flow)."""
     rgb = create_model(rgb_model, num_classes=1, in_channels=in_channels, **(rgb_kwargs or {}))
     flow = create_model(flow_model, num_classes=1, in_channels=flow_channels, **(flow_kwargs or {}))

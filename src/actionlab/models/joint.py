@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
 from actionlab.errors import ConfigError
+from actionlab.models.base import Classifier
 
 
 class JointHeads(nn.Module):
@@ -18,12 +21,13 @@ class JointHeads(nn.Module):
     def __init__(self, body: nn.Module, num_classes: list[int]) -> None:
         super().__init__()
         if not hasattr(body, "forward_features") or not hasattr(body, "num_features"):
-            raise ConfigError(None, f"joint training needs a network with forward_features; "
-                                    f"{type(body).__name__} has none")
-        self.body = body
+            raise ConfigError(
+                None, f"joint training needs a network with forward_features; {type(body).__name__} has none"
+            )
+        self.body = cast(Classifier, body)  # checked above: it has forward_features and num_features
         self.body.head = nn.Identity()  # the per-dataset heads replace it
-        self.heads = nn.ModuleList(nn.Linear(body.num_features, c) for c in num_classes)
-        self.num_features = body.num_features
+        self.heads = nn.ModuleList(nn.Linear(self.body.num_features, c) for c in num_classes)
+        self.num_features = self.body.num_features
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Logits of the batch's dataset; every sample of a batch must come from the same dataset."""

@@ -1,4 +1,9 @@
-"""The model registry: `@register_model` builders, `create_model(name, ...)`, `list_models()`."""
+"""The model registry: `@register_model` builders, `create_model(name, ...)`, `list_models()`.
+
+Kept apart from the method and extractor registries on purpose: each is a plain dict with a typed lookup (here
+builder functions, there preset instances with Options, and a `family:backbone` name grammar whose lazy imports
+keep torch/OpenCV out of the families not asked for); one generic Registry would erase those signatures.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable
 from torch import nn
 
 from actionlab.errors import ConfigError
+from actionlab.models.meta import set_attr
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 
@@ -29,8 +35,9 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def create_model(name: str, *, num_classes: int, in_channels: int = 3, weights: str | None = None,
-                 **kwargs) -> nn.Module:
+def create_model(
+    name: str, *, num_classes: int, in_channels: int = 3, weights: str | None = None, **kwargs
+) -> nn.Module:
     """Build a registered model; `weights` is None, "imagenet" or a .safetensors/.pt path (see load_weights)."""
     if name not in _BUILDERS:
         raise ConfigError(None, f"unknown model {name!r}; choose one of {', '.join(list_models())}")
@@ -40,8 +47,8 @@ def create_model(name: str, *, num_classes: int, in_channels: int = 3, weights: 
         model = _BUILDERS[name](num_classes=num_classes, in_channels=in_channels, **kwargs)
     except TypeError as exc:  # unknown keyword: report it as a config problem, not a traceback
         raise ConfigError(None, f"model {name!r}: {exc}") from exc
-    model.model_name = name
-    model.model_kwargs = dict(kwargs, num_classes=num_classes, in_channels=in_channels)
+    set_attr(model, "model_name", name)
+    set_attr(model, "model_kwargs", dict(kwargs, num_classes=num_classes, in_channels=in_channels))
     if weights is not None:
         from actionlab.models.weights import load_weights
 

@@ -10,8 +10,31 @@ from typing import Any
 from actionlab.atomic import write_json
 from actionlab.errors import ConfigError
 
-_NUMBERS = ("top1", "top5", "mean_class_acc", "single_frame_top1", "train_seconds", "infer_clips_per_s", "params",
-            "model_mb")
+_NUMBERS = (
+    "top1",
+    "top5",
+    "top10",
+    "mean_class_acc",
+    "single_frame_top1",
+    "single_frame_top5",
+    "single_frame_top10",
+    "train_seconds",
+    "wall_seconds",
+    "infer_clips_per_s",
+    "model_clips_per_s",
+    "extract_seconds_per_video",
+    "params",
+    "model_mb",
+    "num_train",
+    "num_val",
+    "num_videos",
+    "train_top1",
+    "val_top1",
+    "final_train_loss",
+    "epochs_run",
+    "best_epoch",
+)
+_OBJECTS = ("failed", "skipped", "significance", "provenance")  # optional top-level objects
 
 
 def _is_number(value: Any) -> bool:
@@ -40,12 +63,14 @@ def _check_method(i: int, method: Any, num_classes: int, where: str | None) -> N
     for key in _NUMBERS:
         if method.get(key) is not None and not _is_number(method[key]):
             raise ConfigError(where, f"method {name!r}: '{key}' must be a number, not {method[key]!r}")
-    confusion = method.get("confusion")
-    if confusion is not None:
+    for key in ("confusion", "single_frame_confusion"):
+        confusion = method.get(key)
+        if confusion is None:
+            continue
         ok = isinstance(confusion, list) and len(confusion) == num_classes
         ok = ok and all(isinstance(row, list) and len(row) == num_classes for row in confusion)
         if not ok:
-            raise ConfigError(where, f"method {name!r}: 'confusion' must be {num_classes} x {num_classes}")
+            raise ConfigError(where, f"method {name!r}: '{key}' must be {num_classes} x {num_classes}")
     per_class = method.get("per_class")
     if per_class is not None and not isinstance(per_class, dict):
         raise ConfigError(where, f"method {name!r}: 'per_class' must be an object of class -> counts")
@@ -70,6 +95,9 @@ def validate_results(results: Any, path: str | Path | None = None) -> dict:
         raise ConfigError(path, "missing the key 'methods' (a list)")
     if not isinstance(results.get("failed", {}), dict):
         raise ConfigError(path, "'failed' must be an object of method -> reason")
+    for key in _OBJECTS[1:]:
+        if results.get(key) is not None and not isinstance(results[key], dict):
+            raise ConfigError(path, f"'{key}' must be an object")
     for i, method in enumerate(methods):
         _check_method(i, method, len(dataset["classes"]), None if path is None else str(path))
     names = [m["name"] for m in methods]

@@ -15,8 +15,20 @@ POSE_FIELDS = ("dx", "dy", "lean", "r_sh", "r_el", "l_sh", "l_el", "r_hip", "r_k
 POSE_SIZE = len(POSE_FIELDS)
 
 ACTIONS: list[str] = [
-    "wave", "clap", "jump", "squat", "punch", "kick", "run", "jumping_jacks",
-    "sit_down", "stand_up", "raise_arms", "lower_arms", "walk_left", "walk_right",
+    "wave",
+    "clap",
+    "jump",
+    "squat",
+    "punch",
+    "kick",
+    "run",
+    "jumping_jacks",
+    "sit_down",
+    "stand_up",
+    "raise_arms",
+    "lower_arms",
+    "walk_left",
+    "walk_right",
 ]
 # second -> first: the second action is the first one played backwards
 REVERSALS: dict[str, str] = {"stand_up": "sit_down", "lower_arms": "raise_arms", "walk_right": "walk_left"}
@@ -38,7 +50,7 @@ class Timing:
     hold_start: float  # fraction of the clip before a one-shot motion starts
     hold_end: float  # fraction of the clip after it ends
 
-    def swapped(self) -> "Timing":
+    def swapped(self) -> Timing:
         """The same timing with the two holds exchanged (what a time reversal does to them)."""
         return Timing(self.num_frames, self.fps, self.speed, self.phase, self.hold_end, self.hold_start)
 
@@ -59,7 +71,7 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
     """Cyclic actions; t in seconds. A cycle is ~0.5-1.2 s so every clip holds several."""
     n = len(t)
     s = timing.speed
-    w = lambda hz: 2 * np.pi * hz * s * t + timing.phase  # noqa: E731 - a tiny local phase helper
+    w = lambda hz: 2 * np.pi * hz * s * t + timing.phase
     if action == "wave":
         # the whole arm sways, not just the hand: a forearm alone moves ~4 px at 48 px and drowns in noise
         c = np.sin(w(2.0))
@@ -72,13 +84,28 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
         c = np.sin(w(1.2))
         up = np.clip(c, 0, None)
         crouch = np.clip(-c, 0, None)
-        return _pose(n, dy=-0.18 * up + 0.10 * crouch, r_sh=0.3 + 1.6 * up, l_sh=0.3 + 1.6 * up,
-                     r_hip=0.06 + 0.45 * crouch, r_knee=-0.9 * crouch, l_hip=0.06 + 0.45 * crouch,
-                     l_knee=-0.9 * crouch)
+        return _pose(
+            n,
+            dy=-0.18 * up + 0.10 * crouch,
+            r_sh=0.3 + 1.6 * up,
+            l_sh=0.3 + 1.6 * up,
+            r_hip=0.06 + 0.45 * crouch,
+            r_knee=-0.9 * crouch,
+            l_hip=0.06 + 0.45 * crouch,
+            l_knee=-0.9 * crouch,
+        )
     if action == "squat":
         c = 0.5 - 0.5 * np.cos(w(0.8))
-        return _pose(n, dy=0.26 * c, r_sh=0.12 + 1.3 * c, l_sh=0.12 + 1.3 * c, r_hip=0.06 + 1.1 * c,
-                     r_knee=-1.9 * c, l_hip=0.06 + 1.1 * c, l_knee=-1.9 * c)
+        return _pose(
+            n,
+            dy=0.26 * c,
+            r_sh=0.12 + 1.3 * c,
+            l_sh=0.12 + 1.3 * c,
+            r_hip=0.06 + 1.1 * c,
+            r_knee=-1.9 * c,
+            l_hip=0.06 + 1.1 * c,
+            l_knee=-1.9 * c,
+        )
     if action == "punch":
         # alternating straight punches to the sides; the idle fist stays guarded at the chest
         a = np.clip(np.sin(w(1.5)), 0, None) ** 0.6
@@ -90,12 +117,28 @@ def _periodic(action: str, t: np.ndarray, timing: Timing) -> np.ndarray:
     if action == "run":
         c = np.sin(w(2.2))
         up, down = np.clip(c, 0, None), np.clip(-c, 0, None)
-        return _pose(n, dy=-0.08 * np.abs(c), r_hip=0.05 + 0.9 * up, r_knee=-1.6 * up, l_hip=0.05 + 0.9 * down,
-                     l_knee=-1.6 * down, r_sh=0.6 + 0.7 * c, r_el=-1.4, l_sh=0.6 - 0.7 * c, l_el=-1.4)
+        return _pose(
+            n,
+            dy=-0.08 * np.abs(c),
+            r_hip=0.05 + 0.9 * up,
+            r_knee=-1.6 * up,
+            l_hip=0.05 + 0.9 * down,
+            l_knee=-1.6 * down,
+            r_sh=0.6 + 0.7 * c,
+            r_el=-1.4,
+            l_sh=0.6 - 0.7 * c,
+            l_el=-1.4,
+        )
     if action == "jumping_jacks":
         c = 0.5 - 0.5 * np.cos(w(1.1))
-        return _pose(n, dy=-0.08 * np.sin(np.pi * c), r_sh=0.15 + 2.6 * c, l_sh=0.15 + 2.6 * c,
-                     r_hip=0.05 + 0.45 * c, l_hip=0.05 + 0.45 * c)
+        return _pose(
+            n,
+            dy=-0.08 * np.sin(np.pi * c),
+            r_sh=0.15 + 2.6 * c,
+            l_sh=0.15 + 2.6 * c,
+            r_hip=0.05 + 0.45 * c,
+            l_hip=0.05 + 0.45 * c,
+        )
     raise KeyError(action)
 
 
@@ -106,18 +149,35 @@ def _one_shot(action: str, u: np.ndarray) -> np.ndarray:
     p = _smooth(u)
     if action == "sit_down":
         # front view of sitting: hips drop to stool height, thighs foreshortened and splayed, hands to the knees
-        return _pose(n, dy=SIT_DROP * p, r_hip=0.06 + 1.2 * p, r_knee=-1.2 * p, l_hip=0.06 + 1.2 * p,
-                     l_knee=-1.2 * p, r_sh=0.12 + 0.8 * p, r_el=-0.4 * p, l_sh=0.12 + 0.8 * p, l_el=-0.4 * p)
+        return _pose(
+            n,
+            dy=SIT_DROP * p,
+            r_hip=0.06 + 1.2 * p,
+            r_knee=-1.2 * p,
+            l_hip=0.06 + 1.2 * p,
+            l_knee=-1.2 * p,
+            r_sh=0.12 + 0.8 * p,
+            r_el=-0.4 * p,
+            l_sh=0.12 + 0.8 * p,
+            l_el=-0.4 * p,
+        )
     if action == "raise_arms":
         return _pose(n, r_sh=0.12 + 2.85 * p, l_sh=0.12 + 2.85 * p, r_el=0.05 - 0.05 * p, l_el=0.05 - 0.05 * p)
     if action == "walk_left":
         # the body crosses most of the frame (~2/3 of its width); steps have no direction cue of their own
         steps = 2 * np.pi * 3.0 * u
         c = np.sin(steps)
-        return _pose(n, dx=0.42 - 0.84 * u, dy=-0.03 * np.abs(np.sin(steps)),
-                     r_hip=0.06 + 0.35 * np.clip(c, 0, None), r_knee=-0.6 * np.clip(c, 0, None),
-                     l_hip=0.06 + 0.35 * np.clip(-c, 0, None), l_knee=-0.6 * np.clip(-c, 0, None),
-                     r_sh=0.2 + 0.25 * c, l_sh=0.2 - 0.25 * c)
+        return _pose(
+            n,
+            dx=0.42 - 0.84 * u,
+            dy=-0.03 * np.abs(np.sin(steps)),
+            r_hip=0.06 + 0.35 * np.clip(c, 0, None),
+            r_knee=-0.6 * np.clip(c, 0, None),
+            l_hip=0.06 + 0.35 * np.clip(-c, 0, None),
+            l_knee=-0.6 * np.clip(-c, 0, None),
+            r_sh=0.2 + 0.25 * c,
+            l_sh=0.2 - 0.25 * c,
+        )
     raise KeyError(action)
 
 

@@ -9,6 +9,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -40,8 +41,9 @@ def _claim(out: Path, params: dict) -> None:
     """Record the parameters in `out`, refusing a folder that holds a set made with other ones."""
     path = out / PARAMS
     if path.is_file() and json.loads(path.read_text() or "{}") != params:
-        raise ConfigError(out, "holds a synthetic set generated with other parameters; delete it or choose "
-                               "another folder")
+        raise ConfigError(
+            out, "holds a synthetic set generated with other parameters; delete it or choose another folder"
+        )
     out.mkdir(parents=True, exist_ok=True)
     if not path.is_file() and any(out.iterdir()):
         raise ConfigError(out, "is not empty and holds no synthetic set; choose an empty or new folder")
@@ -95,14 +97,24 @@ def generate(
     container = container or ("mp4" if layout == "folder" else "avi")
     _check(num_clips_per_class, size, layout, container)
     out = Path(out)
-    params = {"version": VERSION, "num_clips_per_class": num_clips_per_class, "size": size, "seed": seed,
-              "layout": layout, "container": container, "images": images}
+    params = {
+        "version": VERSION,
+        "num_clips_per_class": num_clips_per_class,
+        "size": size,
+        "seed": seed,
+        "layout": layout,
+        "container": container,
+        "images": images,
+    }
     marker = out / MARKER
     if marker.is_file() and json.loads(marker.read_text() or "{}") == params:
         return out
     _claim(out, params)
-    specs = [ClipSpec(seed, label, layouts.group_of(i)[0], i, size)
-             for label in range(len(ACTIONS)) for i in range(num_clips_per_class)]
+    specs = [
+        ClipSpec(seed, label, layouts.group_of(i)[0], i, size)
+        for label in range(len(ACTIONS))
+        for i in range(num_clips_per_class)
+    ]
     entries = [layouts.entry(s, layout, container, images) for s in specs]
     for folder in {(out / e.rel).parent for e in entries}:
         folder.mkdir(parents=True, exist_ok=True)
@@ -122,7 +134,7 @@ def generate(
     return out
 
 
-def default_params() -> dict[str, int]:
+def default_params() -> dict[str, Any]:
     """Parameters of the cached default set."""
     return {"num_clips_per_class": 40, "size": 112, "seed": 0}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -32,19 +33,28 @@ class Appearance:
 
 
 def _vivid(rng: np.random.Generator, sat: tuple[float, float], val: tuple[float, float]) -> tuple[int, int, int]:
-    hsv = np.uint8([[[rng.integers(0, 180), rng.uniform(*sat) * 255, rng.uniform(*val) * 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+    hsv = np.array([[[rng.integers(0, 180), rng.uniform(*sat) * 255, rng.uniform(*val) * 255]]], dtype=np.uint8)
+    r, g, b = (int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+    return r, g, b
 
 
 def actor_appearance(seed: int, group: int) -> Appearance:
     """The appearance of actor `group` (1-based) for `seed`; independent of the action."""
     rng = np.random.default_rng([seed, 7919, group])
-    j = lambda x: x * rng.uniform(0.88, 1.12)  # noqa: E731 - per-part proportion jitter
+    j = lambda x: x * rng.uniform(0.88, 1.12)
     skin = tuple(int(c) for c in np.array([224, 172, 140]) * rng.uniform(0.45, 1.12))
     return Appearance(
-        head=j(0.085), torso=j(0.29), upper_arm=j(0.17), forearm=j(0.16), thigh=j(0.24), shin=j(0.23),
-        shoulder=j(0.10), hip=j(0.06), limb=rng.uniform(0.045, 0.07),
-        skin=tuple(min(c, 255) for c in skin), shirt=_vivid(rng, (0.5, 1.0), (0.55, 1.0)),
+        head=j(0.085),
+        torso=j(0.29),
+        upper_arm=j(0.17),
+        forearm=j(0.16),
+        thigh=j(0.24),
+        shin=j(0.23),
+        shoulder=j(0.10),
+        hip=j(0.06),
+        limb=rng.uniform(0.045, 0.07),
+        skin=cast(tuple[int, int, int], tuple(min(c, 255) for c in skin)),  # skin has three channels
+        shirt=_vivid(rng, (0.5, 1.0), (0.55, 1.0)),
         pants=_vivid(rng, (0.3, 0.9), (0.3, 0.8)),
     )
 
@@ -52,10 +62,14 @@ def actor_appearance(seed: int, group: int) -> Appearance:
 def joints(pose: np.ndarray, look: Appearance) -> dict[str, np.ndarray]:
     """Joint positions in figure units (x right, y down) with the hips' centre at the origin at rest."""
     p = dict(zip(POSE_FIELDS, pose))
-    down = lambda a: np.array([np.sin(a), np.cos(a)])  # noqa: E731 - unit vector at angle a from straight down
+    down = lambda a: np.array([np.sin(a), np.cos(a)])
     hip = np.array([p["dx"], p["dy"]])
     neck = hip + look.torso * np.array([np.sin(p["lean"]), -np.cos(p["lean"])])
-    out = {"hip": hip, "neck": neck, "head": neck + (look.head + 0.03) * np.array([np.sin(p["lean"]), -np.cos(p["lean"])])}
+    out = {
+        "hip": hip,
+        "neck": neck,
+        "head": neck + (look.head + 0.03) * np.array([np.sin(p["lean"]), -np.cos(p["lean"])]),
+    }
     for side, sign in (("r", 1.0), ("l", -1.0)):
         sh = neck + np.array([sign * look.shoulder, 0.02])
         el = sh + look.upper_arm * down(sign * p[f"{side}_sh"])

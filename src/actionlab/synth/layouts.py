@@ -70,7 +70,7 @@ def write_ucf_lists(out: Path, entries: list[Entry]) -> None:
     for k, test_groups in UCF_TEST_GROUPS.items():
         train = [e for e in entries if e.spec.group not in test_groups]
         test = [e for e in entries if e.spec.group in test_groups]
-        strip = lambda e: e.rel.removeprefix("UCF-101/")  # noqa: E731 - list paths are relative to UCF-101/
+        strip = lambda e: e.rel.removeprefix("UCF-101/")
         _write_text(ann / f"trainlist0{k}.txt", "".join(f"{strip(e)} {e.spec.label + 1}\r\n" for e in train))
         _write_text(ann / f"testlist0{k}.txt", "".join(f"{strip(e)}\r\n" for e in test))
 

@@ -43,8 +43,9 @@ def _rows_rendered(per_row: int, size: int, seed: int) -> list[tuple[str, np.nda
     return out
 
 
-def preview(root_or_out: str | Path | None, png_path: str | Path, *, per_row: int = 8, size: int = 96,
-            seed: int = 0) -> Path:
+def preview(
+    root_or_out: str | Path | None, png_path: str | Path, *, per_row: int = 8, size: int = 96, seed: int = 0
+) -> Path:
     """Write a contact sheet PNG of a generated set (or, with None, of freshly rendered clips); returns its path."""
     if root_or_out is None:
         rows = _rows_rendered(per_row, size, seed)
@@ -52,8 +53,8 @@ def preview(root_or_out: str | Path | None, png_path: str | Path, *, per_row: in
         rows = _rows_from_files(Path(root_or_out), per_row)
     tile = rows[0][1].shape[1]
     lines = []
-    for name, frames in rows:
-        frames = [cv2.resize(f, (tile, tile)) for f in frames]
+    for name, row_frames in rows:
+        frames = [cv2.resize(f, (tile, tile)) for f in row_frames]
         strip = np.concatenate(frames + [np.zeros_like(frames[0])] * (per_row - len(frames)), axis=1)
         label = np.full((tile, LABEL_WIDTH, 3), 255, np.uint8)
         cv2.putText(label, name, (4, tile // 2 + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)

@@ -37,10 +37,16 @@ class ClipSpec:
 def clip_timing(spec: ClipSpec) -> Timing:
     """Length, speed, phase and holds of a clip (the first draws of its random stream)."""
     rng = spec.rng(0)
-    num_frames = int(rng.integers(2 * FPS, 4 * FPS + 1))
+    num_frames = int(rng.integers(int(2 * FPS), int(4 * FPS) + 1))  # the same draw: FPS is whole
     hold_start, hold_end = rng.uniform(0.05, 0.25, size=2)
-    return Timing(num_frames, FPS, float(rng.uniform(0.7, 1.3)), float(rng.uniform(0, 2 * np.pi)),
-                  float(hold_start), float(hold_end))
+    return Timing(
+        num_frames,
+        FPS,
+        float(rng.uniform(0.7, 1.3)),
+        float(rng.uniform(0, 2 * np.pi)),
+        float(hold_start),
+        float(hold_end),
+    )
 
 
 def _background(rng: np.random.Generator, s: int) -> np.ndarray:
@@ -87,8 +93,9 @@ def _stool(img: np.ndarray, foot_x: float, foot_y: float, px: float, colour: tup
     t = max(2, int(0.035 * px))
     cv2.line(img, (int(foot_x - w), int(seat_y)), (int(foot_x + w), int(seat_y)), colour, t + 1, cv2.LINE_AA)
     for sx in (-0.8, 0.8):
-        cv2.line(img, (int(foot_x + sx * w), int(seat_y)), (int(foot_x + sx * w * 1.1), int(foot_y)), colour, t,
-                 cv2.LINE_AA)
+        cv2.line(
+            img, (int(foot_x + sx * w), int(seat_y)), (int(foot_x + sx * w * 1.1), int(foot_y)), colour, t, cv2.LINE_AA
+        )
 
 
 @dataclass
@@ -97,7 +104,7 @@ class _Camera:
     zoom: np.ndarray  # (N,)
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, n: int, s: int) -> "_Camera":
+    def draw(cls, rng: np.random.Generator, n: int, s: int) -> _Camera:
         amp = rng.uniform(0.0, 0.015) * s
         walk = np.cumsum(rng.normal(0, 1, size=(n, 2)), axis=0)
         walk = cv2.GaussianBlur(walk.astype(np.float32), (1, 9), 3).astype(np.float64)

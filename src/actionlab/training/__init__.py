@@ -15,8 +15,34 @@ A resumed run continues at the next epoch and ends identical to an uninterrupted
 from (seed, epoch)); for identical runs also seed torch before building the model. Schedules step per epoch.
 """
 
-from actionlab.training.config import TrainConfig, build_optimizer, build_scheduler
-from actionlab.training.predict import predict_scores
-from actionlab.training.trainer import EpochStats, History, Trainer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> submodule, imported on first use: `actionlab.training.config` (the option choices) must stay
+# importable without torch, and importing a submodule runs this file first.
+_LAZY = {
+    "TrainConfig": "config",
+    "build_optimizer": "config",
+    "build_scheduler": "config",
+    "predict_scores": "predict",
+    "EpochStats": "trainer",
+    "History": "trainer",
+    "Trainer": "trainer",
+}
+
+if TYPE_CHECKING:
+    from actionlab.training.config import TrainConfig, build_optimizer, build_scheduler
+    from actionlab.training.predict import predict_scores
+    from actionlab.training.trainer import EpochStats, History, Trainer
 
 __all__ = ["EpochStats", "History", "TrainConfig", "Trainer", "build_optimizer", "build_scheduler", "predict_scores"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -2,9 +2,10 @@
 
 With torch 2.14's oneDNN, the bf16 weight gradient of a Conv3d whose kernel is longer than its input along some
 axis (padding covering the difference, e.g. a 3-frame temporal kernel on the 2 frames left in a network's last
-stage) comes back with inf/NaN or garbage in most calls; fp32 and larger inputs are fine. tests/test_training_bf16.py
-checks the guarded gradient against fp32 on such a shape. Those convolutions run on the smallest tensors of the network, so computing them
-in fp32 costs next to nothing, and bf16 training no longer diverges.
+stage) comes back with inf/NaN or garbage in most calls; fp32 and larger inputs are fine.
+tests/test_training_bf16.py checks the guarded gradient against fp32 on such a shape. Those convolutions run on
+the smallest tensors of the network, so computing them in fp32 costs next to nothing, and bf16 training no
+longer diverges.
 """
 
 from __future__ import annotations
@@ -31,5 +32,5 @@ def guard_conv3d(model: nn.Module) -> int:
     """
     convs = [m for m in model.modules() if isinstance(m, nn.Conv3d)]
     for conv in convs:
-        conv.forward = _forward.__get__(conv)  # bound to this instance only
+        conv.forward = _forward.__get__(conv)  # type: ignore[method-assign]  # bound to this instance only, on purpose
     return len(convs)

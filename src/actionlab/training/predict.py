@@ -11,8 +11,9 @@ from actionlab.training.trainer import call_model, resolve_device, to_device
 
 
 @torch.no_grad()
-def predict_scores(model: nn.Module, data: Dataset, batch_size: int = 32, *, collate_fn=None,
-                   device: str = "auto") -> np.ndarray:
+def predict_scores(
+    model: nn.Module, data: Dataset, batch_size: int = 32, *, collate_fn=None, device: str = "auto"
+) -> np.ndarray:
     """Softmax scores (N, num_classes) for a Dataset of (input, label) pairs (labels ignored)."""
     dev = resolve_device(device)
     model.to(dev).eval()

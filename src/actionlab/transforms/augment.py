@@ -27,8 +27,13 @@ class Augment:
     color: bool = True
     flow: bool = False  # (…, 2, H, W) flow fields: a flip negates dx; no colour changes
 
-    def __call__(self, x: torch.Tensor, label: int, rng: np.random.Generator,
-                 norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> tuple[torch.Tensor, int]:
+    def __call__(
+        self,
+        x: torch.Tensor,
+        label: int,
+        rng: np.random.Generator,
+        norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    ) -> tuple[torch.Tensor, int]:
         """(augmented frames, label after a possible mirror).
 
         uint8 frames (with `norm` = per-channel mean, std) are moved geometrically as uint8, then converted to
@@ -53,8 +58,9 @@ class Augment:
         return x.reshape(*lead, c, h, w).contiguous(), label
 
 
-def to_normalised(x: torch.Tensor, norm: tuple[tuple[float, ...], tuple[float, ...]],
-                  rng: np.random.Generator | None = None) -> torch.Tensor:
+def to_normalised(
+    x: torch.Tensor, norm: tuple[tuple[float, ...], tuple[float, ...]], rng: np.random.Generator | None = None
+) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> (x / 255 - mean) / std as float, with the colour change when an rng is given
     (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass."""
     mean, std = (torch.tensor(v, dtype=torch.float32) for v in norm)

@@ -36,10 +36,20 @@ class ClipTransform:
     flipping negates dx and resizing scales the vectors; no mean/std normalisation.
     """
 
-    def __init__(self, size: int | tuple[int, int] = 112, *, train: bool = False, layout: str = "3d",
-                 mean: tuple[float, ...] = KINETICS_MEAN, std: tuple[float, ...] = KINETICS_STD,
-                 flip: bool = True, label_flip: dict[int, int] | None = None, scale: tuple[float, float] = (0.5, 1.0),
-                 rotation: float = 0.0, flow: bool = False) -> None:
+    def __init__(
+        self,
+        size: int | tuple[int, int] = 112,
+        *,
+        train: bool = False,
+        layout: str = "3d",
+        mean: tuple[float, ...] = KINETICS_MEAN,
+        std: tuple[float, ...] = KINETICS_STD,
+        flip: bool = True,
+        label_flip: dict[int, int] | None = None,
+        scale: tuple[float, float] = (0.5, 1.0),
+        rotation: float = 0.0,
+        flow: bool = False,
+    ) -> None:
         if layout not in ("3d", "2d"):
             raise ConfigError(None, f"ClipTransform layout must be '3d' or '2d', got {layout!r}")
         if flow and rotation:

@@ -30,7 +30,7 @@ from actionlab.video.opening import check_file
 _CACHE: dict[tuple[str, int, int], FrameIndex] = {}
 _LOCK = threading.Lock()
 _MAX_ENTRIES = 4096
-_FORMAT = 2
+_FORMAT = 3  # 3: indices from a full decode (2 counted packets, wrong after a damaged one)
 MAX_LOGS = 32
 
 
@@ -87,10 +87,13 @@ def forget() -> None:
         _LOGS.clear()
 
 
-def frame_index(path: str | Path, opened: tuple | None = None, keep: KeptFrames | None = None) -> FrameIndex:
-    """Return the (cached) FrameIndex of a video file; `opened` lends an open (container, stream) of it.
+def frame_index(
+    path: str | Path, opened: tuple | None = None, keep: KeptFrames | None = None, threads: int | None = None
+) -> FrameIndex:
+    """Return the (cached) FrameIndex of a video file; `opened` lends a freshly opened (container, stream) of it.
 
-    On a cache miss that indexes by decoding, `keep` receives the decoded frames (see build_index).
+    On a cache miss, which indexes by decoding on at most `threads` threads, `keep` receives the decoded frames
+    (see build_index).
     """
     path = check_file(path)
     stat = path.stat()
@@ -103,7 +106,7 @@ def frame_index(path: str | Path, opened: tuple | None = None, keep: KeptFrames 
     logs = _logs()
     index = _parse(logs.entries.get(digest)) if logs is not None else None
     if index is None:
-        index = build_index(path, opened, keep)
+        index = build_index(path, opened, keep, threads)
         if logs is not None:
             _save(logs, digest, index)
     with _LOCK:
@@ -138,12 +141,15 @@ def _parse(data: str | None) -> FrameIndex | None:
 
 
 def _save(logs: _Logs, digest: str, index: FrameIndex) -> None:
-    data = json.dumps({
-        "num_frames": index.num_frames,
-        "pts": None if index.pts is None else _runs(index.pts),
-        "keyframes": _runs(index.keyframes),
-        "damage": index.damage,
-    }, separators=(",", ":"))
+    data = json.dumps(
+        {
+            "num_frames": index.num_frames,
+            "pts": None if index.pts is None else _runs(index.pts),
+            "keyframes": _runs(index.keyframes),
+            "damage": index.damage,
+        },
+        separators=(",", ":"),
+    )
     try:
         with _LOCK:
             logs.append(digest, data)

@@ -1,7 +1,13 @@
-"""Frame index of a video: frame count and pts → frame-number map, from demuxing (exact codecs) or decoding."""
+"""Frame index of a video: frame count, pts → frame-number map and keyframes, from one full sequential decode.
+
+Frame i is the i-th frame that decodes, the way the ffmpeg tool decodes: packets in file order, a packet that
+fails to decode skipped. Packet counts and header claims are never trusted: a damaged packet yields no frame.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,32 +16,41 @@ import numpy as np
 
 from actionlab.errors import VideoError
 from actionlab.video.opening import open_video
+from actionlab.video.threads import FRAME_THREADED, default_threads, worth_threads
 
-# Codecs where one non-empty packet is exactly one frame; others (mpeg4 packed B-frames, damaged streams) decode.
+# Codecs where one non-empty packet holds at most one frame, whose pts is the packet's: seeking reads stop right
+# after the last wanted packet (others, such as mpeg4 with packed B-frames, decode on to the end of a run).
 DEMUX_EXACT = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mjpeg", "mpeg2video", "mpeg1video"})
 DECODE_ERRORS = (av.error.InvalidDataError, av.error.FFmpegError, ValueError)
 
 
 class KeptFrames:
-    """Frames decoded while indexing, kept in order up to `budget` bytes (then all dropped: a long video)."""
+    """Frames decoded while indexing, by frame number: the `wanted` ones when the caller knows them, else all of
+    them up to `budget` bytes (then all dropped: a long video)."""
 
-    def __init__(self, budget: int) -> None:
-        self.frames: list[av.VideoFrame] | None = []
-        self.budget, self.used = budget, 0
+    def __init__(self, budget: int, wanted: set[int] | None = None) -> None:
+        self.frames: dict[int, av.VideoFrame] | None = {}
+        self.budget, self.used, self.wanted, self.count = budget, 0, wanted, 0
 
     def fits(self, claimed_frames: int, codec) -> bool:
-        """Whether the header's frame count of 8-bit 4:2:0 frames fits the budget (True when unknown)."""
-        return claimed_frames * codec.width * codec.height * 3 // 2 <= self.budget
+        """Whether keeping can work: wanted frames always fit (the caller holds them anyway), all frames when the
+        header's frame count of 8-bit 4:2:0 frames fits the budget (True when unknown)."""
+        return self.wanted is not None or claimed_frames * codec.width * codec.height * 3 // 2 <= self.budget
 
     def add(self, frame: av.VideoFrame) -> None:
-        """Keep one more decoded frame, or give up keeping once over budget."""
-        if self.frames is None:
+        """Count one more decoded frame and keep it if wanted, or give up keeping once over budget."""
+        number, self.count = self.count, self.count + 1
+        if self.frames is None or (self.wanted is not None and number not in self.wanted):
             return
         self.used += sum(plane.buffer_size for plane in frame.planes)
-        if self.used > self.budget:
+        if self.used > self.budget and self.wanted is None:
             self.frames = None
         else:
-            self.frames.append(frame)
+            self.frames[number] = frame
+
+    def covers(self, numbers: np.ndarray) -> bool:
+        """Whether every frame in `numbers` was kept."""
+        return self.frames is not None and all(int(i) in self.frames for i in numbers)
 
 
 @dataclass(frozen=True)
@@ -52,39 +67,70 @@ class FrameIndex:
         return {int(p): i for i, p in enumerate(self.pts)} if self.pts is not None else {}
 
 
-def build_index(path: Path, opened: tuple | None = None, keep: KeptFrames | None = None) -> FrameIndex:
-    """Index a video by demuxing when that is exact, otherwise by a full decode (no RGB conversion).
+def build_index(
+    path: Path, opened: tuple | None = None, keep: KeptFrames | None = None, threads: int | None = None
+) -> FrameIndex:
+    """Index a video by a full sequential decode (no RGB conversion): only decoding tells which packets yield a
+    frame, so counting packets, or trusting the header, numbers frames wrongly after a damaged packet.
 
-    `opened` is a (container, stream) pair of `path` to use (and leave open, at an unspecified position) instead
-    of opening the file again: opening costs as much as demuxing a short clip. When indexing decodes, `keep`
-    collects the decoded frames (within its byte budget) so the caller need not decode them a second time.
+    `opened` is a freshly opened (container, stream) pair of `path` to use (and leave open, its decoder flushed)
+    instead of opening the file again: opening costs as much as decoding a few small frames. `keep` collects the
+    decoded frames (within its byte budget) so the caller need not decode them a second time; `threads` bounds
+    the decoding threads (default: `default_threads()`).
     """
     container, stream = opened or open_video(path)
     try:
         claimed = _claimed_frames(container, stream)
-        index = None
-        if stream.codec_context.name in DEMUX_EXACT:
-            index = _demux_index(path, container, stream)
-            # An intact file's header agrees with its packet count; only a disagreement (truncation, damage)
-            # is worth decoding the last GOP to confirm the packets really decode.
-            suspicious = index is not None and not _agrees(claimed, index.num_frames)
-            if suspicious and not _tail_decodes(container, stream, index):
-                index = None
+        if keep is not None and not keep.fits(claimed, stream.codec_context):
+            keep = None  # keeping frames that will not fit only costs allocations
+        _index_threads(path, stream, claimed, default_threads() if threads is None else max(1, threads))
+        index = _decode_index(path, container, stream, keep)
     finally:
         if opened is None:
             container.close()
-    if index is None:
-        fresh, fresh_stream = open_video(path)
-        try:
-            if keep is not None and not keep.fits(claimed, fresh_stream.codec_context):
-                keep = None  # keeping frames that will not fit only costs allocations
-            index = _decode_index(path, fresh, fresh_stream, keep)
-        finally:
-            fresh.close()
     if index.damage is None and claimed > index.num_frames and not _agrees(claimed, index.num_frames):
         damage = f"the header claims {claimed} frames but only {index.num_frames} decode (truncated or damaged file)"
         index = replace(index, damage=damage)
     return index
+
+
+def _index_threads(path: Path, stream, claimed: int, threads: int) -> None:
+    """Frame threads for single-slice-friendly h264/hevc, slice threads otherwise, one for cheap frames.
+
+    The index decode runs to the end and drains the decoder, so frame threads are safe here (stopping a
+    frame-threaded decoder mid-stream is what deadlocked, see reader._decode_sequential).
+    """
+    codec = stream.codec_context
+    if codec.is_open:
+        return
+    per_frame = path.stat().st_size / claimed if claimed else 0.0
+    if threads > 1 and not worth_threads(codec.width, codec.height, per_frame):
+        threads = 1
+    stream.thread_type = "FRAME" if threads > 1 and codec.name in FRAME_THREADED else "SLICE"
+    stream.thread_count = threads
+
+
+def decoded_frames(container: av.container.InputContainer, stream, errors: list[str]) -> Generator[av.VideoFrame]:
+    """Every frame of a full sequential decode, in order, as the ffmpeg tool decodes: a packet that fails to
+    decode is skipped (its reason appended to `errors`) and decoding goes on; a demuxing error ends the stream.
+    The decoder is drained at the end."""
+    codec = stream.codec_context
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = codec.decode(packet)  # the demuxer's empty end packet drains the decoder
+            except DECODE_ERRORS as err:
+                errors.append(_first_line(err))
+                continue
+            yield from frames
+    except DECODE_ERRORS as err:
+        errors.append(f"the file is unreadable from here: {_first_line(err)}")
+    with contextlib.suppress(*DECODE_ERRORS):  # EOFError: already drained by the end packet
+        yield from codec.decode(None)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0][:120] if str(err) else type(err).__name__
 
 
 def _agrees(claimed: int, counted: int) -> bool:
@@ -102,62 +148,35 @@ def _claimed_frames(container: av.container.InputContainer, stream) -> int:
     return 0
 
 
-def _demux_index(path: Path, container: av.container.InputContainer, stream) -> FrameIndex | None:
-    pts, keys = [], []
-    try:
-        for packet in container.demux(stream):
-            if packet.size == 0 or packet.pts is None:
-                if packet.size and packet.pts is None:
-                    return None
-                continue
-            if packet.is_corrupt:
-                return None
-            pts.append(packet.pts)
-            if packet.is_keyframe:
-                keys.append(packet.pts)
-    except DECODE_ERRORS:
-        return None
-    if not pts or len(set(pts)) != len(pts):
-        return None
-    order = np.sort(np.asarray(pts, dtype=np.int64))
-    keyframes = np.searchsorted(order, np.asarray(sorted(keys), dtype=np.int64))
-    return FrameIndex(len(order), order, keyframes)
-
-
-def _tail_decodes(container: av.container.InputContainer, stream, index: FrameIndex) -> bool:
-    """Decode from the last keyframe to the end: a truncated or damaged tail makes the demux count wrong."""
-    if len(index.keyframes) == 0:
-        return False
-    last_key = int(index.keyframes[-1])
-    lookup = index.index_of()
-    try:
-        container.seek(int(index.pts[last_key]), stream=stream, backward=True, any_frame=False)
-        seen = set()
-        for frame in container.decode(stream):
-            if frame.pts is None or frame.pts not in lookup:
-                return False
-            seen.add(lookup[frame.pts])
-    except DECODE_ERRORS:
-        return False
-    return all(i in seen for i in range(last_key, index.num_frames))
-
-
-def _decode_index(path: Path, container: av.container.InputContainer, stream,
-                  keep: KeptFrames | None = None) -> FrameIndex:
-    count, pts, keys, damage = 0, [], [], None
-    try:
-        for frame in container.decode(stream):
-            if frame.key_frame:
-                keys.append(count)
-            count += 1
-            pts.append(frame.pts)
-            if keep is not None:
-                keep.add(frame)
-    except DECODE_ERRORS as err:
-        damage = f"stream is damaged after frame {count} ({str(err).splitlines()[0][:120]})"
+def _decode_index(
+    path: Path, container: av.container.InputContainer, stream, keep: KeptFrames | None = None
+) -> FrameIndex:
+    errors: list[str] = []
+    count, pts, keys, concealed = 0, [], [], 0
+    for frame in decoded_frames(container, stream, errors):
+        if frame.key_frame:
+            keys.append(count)
+        count += 1
+        concealed += frame.is_corrupt
+        pts.append(frame.pts)
+        if keep is not None:
+            keep.add(frame)
     if count == 0:
-        raise VideoError(path, damage or "no frame decodes from the video stream")
+        raise VideoError(path, "no frame decodes from the video stream" + (f" ({errors[0]})" if errors else ""))
+    if errors or concealed:
+        # What the decoder conceals depends on its threading (FFmpeg's error concealment differs between frame,
+        # slice and no threads), and seeking changes what it conceals from: a damaged stream is read by the
+        # reference decode itself, one thread from the start (pts None), and frames kept from a threaded
+        # decode are dropped.
+        if keep is not None and stream.codec_context.thread_count != 1:
+            keep.frames = None
+        parts = ([f"{len(errors)} packet(s) do not decode (first: {errors[0]})"] if errors else []) + (
+            [f"{concealed} frame(s) are concealed"] if concealed else []
+        )
+        return FrameIndex(
+            count, None, damage="damaged stream: " + ", ".join(parts) + "; frames are numbered as they decode"
+        )
     exact = None not in pts and len(set(pts)) == len(pts) and pts == sorted(pts)
     if not exact:
-        return FrameIndex(count, None, damage=damage)
-    return FrameIndex(count, np.asarray(pts, dtype=np.int64), np.asarray(keys, dtype=np.int64), damage)
+        return FrameIndex(count, None)
+    return FrameIndex(count, np.asarray(pts, dtype=np.int64), np.asarray(keys, dtype=np.int64))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import av
 import cv2
@@ -12,7 +12,7 @@ from av.video.reformatter import VideoReformatter
 
 from actionlab.errors import VideoError
 from actionlab.video.cached import frame_index
-from actionlab.video.index import DECODE_ERRORS, FrameIndex, KeptFrames
+from actionlab.video.index import DECODE_ERRORS, FrameIndex, KeptFrames, decoded_frames
 from actionlab.video.info import VideoInfo
 from actionlab.video.opening import is_image, open_video, read_image
 from actionlab.video.probe import describe, describe_image
@@ -20,8 +20,8 @@ from actionlab.video.seeking import Inexact, decode_seeking
 from actionlab.video.threads import default_threads
 
 Size = int | tuple[int, int] | None
-# Decoded frames kept while a first read indexes an mpeg4/msmpeg4-style file by decoding it (64 MiB: about 20 s
-# of 320x240), so that read converts them instead of decoding the file a second time.
+# Decoded frames kept while a first read_sampled indexes a file by decoding it (64 MiB: about 20 s of 320x240), so
+# that read converts them instead of decoding the file a second time (read_frames keeps just the frames it wants).
 KEEP_BYTES = 64 * 2**20
 
 
@@ -38,18 +38,21 @@ def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def read_frames(path: str | Path, indices: Sequence[int] | np.ndarray, *, size: Size = None,
-                threads: int | None = None) -> np.ndarray:
+def read_frames(
+    path: str | Path, indices: Sequence[int] | np.ndarray, *, size: Size = None, threads: int | None = None
+) -> np.ndarray:
     """Return frames `indices` (any order, duplicates allowed) as uint8 RGB (N, H, W, 3).
 
     `threads` bounds the decoding threads of this one read (default: `default_threads()`, the usable cores);
     callers that already decode several videos at once pass 1.
     """
-    return _read(Path(path), lambda info: indices, size, threads)[0]
+    wanted = {int(i) for i in np.asarray(indices).reshape(-1)}  # known up front: an indexing decode keeps them
+    return _read(Path(path), lambda info: indices, size, threads, wanted)[0]
 
 
-def read_sampled(path: str | Path, sample: Callable[[int], np.ndarray], *, size: Size = None,
-                 threads: int | None = None) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
+def read_sampled(
+    path: str | Path, sample: Callable[[int], np.ndarray], *, size: Size = None, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
     """(frames, indices, info): the frames at `sample(num_frames)` and what probe() says, opening the file once.
 
     The same as `info = probe(path); read_frames(path, idx := sample(info.num_frames))`, minus a second open of
@@ -58,18 +61,24 @@ def read_sampled(path: str | Path, sample: Callable[[int], np.ndarray], *, size:
     return _read(Path(path), lambda info: sample(info.num_frames), size, threads)
 
 
-def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], size: Size,
-          threads: int | None) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
-    """(frames, the indices `pick(info)` chose, as chosen, info), opening the file once."""
+def _read(
+    path: Path,
+    pick: Callable[[VideoInfo], Sequence[int] | np.ndarray],
+    size: Size,
+    threads: int | None,
+    wanted: set[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, VideoInfo]:
+    """(frames, the indices `pick(info)` chose, as chosen, info), opening the file once; `wanted`: those
+    indices when known before probing."""
     if is_image(path):
         image = read_image(path)  # read once: it serves probing and the frames
         info = describe_image(path, image)
         picked = np.asarray(pick(info))
         return _image_frames(path, image, picked.astype(np.int64).reshape(-1), size), picked, info
     container, stream = open_video(path)  # one open serves indexing (on a cache miss), probing and seeking
-    kept = KeptFrames(KEEP_BYTES)
+    kept = KeptFrames(KEEP_BYTES, wanted)
     try:
-        index = frame_index(path, (container, stream), kept)
+        index = frame_index(path, (container, stream), kept, threads)
         info = describe(path, stream, index)
         picked = np.asarray(pick(info))
         idx = picked.astype(np.int64).reshape(-1)
@@ -79,13 +88,22 @@ def _read(path: Path, pick: Callable[[VideoInfo], Sequence[int] | np.ndarray], s
             raise VideoError(path, f"frame {int(bad[0])} out of range: the video has {index.num_frames} frames{note}")
         if idx.size == 0:
             return np.zeros((0, 0, 0, 3), dtype=np.uint8), picked, info
-        if kept.frames is not None and len(kept.frames) == index.num_frames:
-            # a never-seen file whose codec is indexed by decoding: its frames were just decoded, convert those
+        if kept.covers(np.unique(idx)):
+            # a never-seen file: indexing decoded it from the start, convert the frames it kept
             convert = _converter(size)
-            decoded = {int(i): convert(kept.frames[int(i)]) for i in np.unique(idx)}
+            frames = kept.frames
+            assert frames is not None  # covers() says so
+            decoded = {int(i): convert(frames[int(i)]) for i in np.unique(idx)}
         else:
-            decoded = _decode(path, container, stream, index, np.unique(idx), size,
-                              default_threads() if threads is None else max(1, threads))
+            decoded = _decode(
+                path,
+                container,
+                stream,
+                index,
+                np.unique(idx),
+                size,
+                default_threads() if threads is None else max(1, threads),
+            )
     finally:
         kept.frames = None
         container.close()
@@ -101,8 +119,9 @@ def _image_frames(path: Path, image: np.ndarray, idx: np.ndarray, size: Size) ->
     return np.repeat(image[None], len(idx), axis=0)
 
 
-def _decode(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray, size: Size,
-            threads: int) -> dict[int, np.ndarray]:
+def _decode(
+    path: Path, container, stream, index: FrameIndex, wanted: np.ndarray, size: Size, threads: int
+) -> dict[int, np.ndarray]:
     """Decode the sorted unique `wanted` frames; `container` may be at any position (seeking starts with a seek)."""
     if index.pts is not None and len(index.keyframes):
         try:
@@ -134,20 +153,22 @@ def _converter(size: Size):
 def _decode_sequential(path: Path, container, stream, wanted: np.ndarray, convert) -> dict[int, np.ndarray]:
     # No frame threading here: closing a frame-threaded h264 decoder after stopping mid-stream deadlocked
     # in FFmpeg's thread teardown (seen with PyAV 18), and stopping early is the point of this function.
-    wanted_set = set(int(i) for i in wanted)
+    stream.thread_type, stream.thread_count = "SLICE", 1  # the reference decode: concealment depends on threads
+    wanted_set = {int(i) for i in wanted}
     last = int(wanted[-1])
     out: dict[int, np.ndarray] = {}
-    count, damage = 0, "the stream ends early"
-    try:
-        for frame in container.decode(stream):
-            if count in wanted_set:
-                out[count] = convert(frame)
-            count += 1
-            if count > last:
-                break
-    except DECODE_ERRORS as err:
-        damage = f"the stream is damaged after frame {count} ({str(err).splitlines()[0][:120]})"
+    count = 0
+    errors: list[str] = []
+    frames = decoded_frames(container, stream, errors)  # the same decode the index counted
+    for frame in frames:
+        if count in wanted_set:
+            out[count] = convert(frame)
+        count += 1
+        if count > last:
+            break
+    frames.close()
     missing = sorted(wanted_set - out.keys())
     if missing:
-        raise VideoError(path, f"frame {missing[0]} does not decode: only {count} frames decode, {damage}")
+        damage = f"; {len(errors)} packet(s) do not decode (first: {errors[0]})" if errors else ""
+        raise VideoError(path, f"frame {missing[0]} does not decode: only {count} frames decode{damage}")
     return out

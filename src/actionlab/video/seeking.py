@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import av
 import numpy as np
 
-from actionlab.video.index import DEMUX_EXACT, FrameIndex
+from actionlab.video.index import DECODE_ERRORS, DEMUX_EXACT, FrameIndex
 from actionlab.video.opening import open_video
 from actionlab.video.threads import FRAME_THREADED, slices_per_frame, worth_threads
 
@@ -29,7 +29,7 @@ def plan_runs(keyframes: np.ndarray, wanted: np.ndarray) -> list[Run]:
     """Group sorted wanted frames into (keyframe, targets) runs, seeking only when that skips frames."""
     runs: list[Run] = []
     for target in (int(t) for t in wanted):
-        key = int(keyframes[max(np.searchsorted(keyframes, target, side="right") - 1, 0)])
+        key = int(keyframes[max(int(np.searchsorted(keyframes, target, side="right")) - 1, 0)])
         if runs and key <= runs[-1][1][-1] + 1:
             runs[-1][1].append(target)  # the keyframe is behind us: decoding on is cheaper than seeking back
         else:
@@ -56,8 +56,15 @@ def split_runs(runs: list[Run], parts: int) -> list[list[Run]]:
     return groups
 
 
-def decode_seeking(path: Path, container, stream, index: FrameIndex, wanted: np.ndarray,
-                   make_converter: Callable[[], Converter], threads: int = 1) -> dict[int, np.ndarray]:
+def decode_seeking(
+    path: Path,
+    container,
+    stream,
+    index: FrameIndex,
+    wanted: np.ndarray,
+    make_converter: Callable[[], Converter],
+    threads: int = 1,
+) -> dict[int, np.ndarray]:
     """Decode the sorted unique `wanted` frames run by run; raise Inexact if the decoder disagrees with the index.
 
     With `threads` > 1 the runs are shared among that many decoders when the work splits evenly (short GOPs);
@@ -73,8 +80,9 @@ def decode_seeking(path: Path, container, stream, index: FrameIndex, wanted: np.
     return _decode_runs(container, stream, index, runs, make_converter())
 
 
-def _decode_groups(path: Path, container, stream, index: FrameIndex, groups: list[list[Run]],
-                   make_converter: Callable[[], Converter]) -> dict[int, np.ndarray]:
+def _decode_groups(
+    path: Path, container, stream, index: FrameIndex, groups: list[list[Run]], make_converter: Callable[[], Converter]
+) -> dict[int, np.ndarray]:
     """One decoder per group, each on its own open file; PyAV releases the GIL while FFmpeg decodes."""
 
     def work(group: list[Run]) -> dict[int, np.ndarray]:
@@ -105,6 +113,7 @@ def _set_threads(path: Path, container, stream, index: FrameIndex, threads: int)
         threads = 1
     stream.thread_type, stream.thread_count = "SLICE", threads
     if threads > 1 and codec.name in FRAME_THREADED:
+        assert index.pts is not None  # read_frames seeks only with an exact index
         container.seek(int(index.pts[index.keyframes[0]]), stream=stream, backward=True, any_frame=False)
         packet = next((p for p in container.demux(stream) if p.size), None)
         if packet is not None and slices_per_frame(codec.name, codec.extradata, bytes(packet)) == 1:
@@ -119,18 +128,30 @@ def _decode_runs(container, stream, index: FrameIndex, runs: list[Run], convert:
     by_packet = codec.name in DEMUX_EXACT
     skip = by_packet and codec.name in SKIP_NONREF
     out: dict[int, np.ndarray] = {}
+    pts = index.pts
+    assert pts is not None  # read_frames seeks only with an exact index
     for key, targets in runs:
-        container.seek(int(index.pts[key]), stream=stream, backward=True, any_frame=False)
-        _decode_run(container, stream, lookup, {int(index.pts[t]) for t in targets}, set(targets), out,
-                    convert, by_packet, skip)
+        container.seek(int(pts[key]), stream=stream, backward=True, any_frame=False)
+        _decode_run(
+            container, stream, lookup, {int(pts[t]) for t in targets}, set(targets), out, convert, by_packet, skip
+        )
         if any(t not in out for t in targets):
             raise Inexact
     codec.skip_frame = "DEFAULT"
     return out
 
 
-def _decode_run(container, stream, lookup: dict[int, int], pending: set[int], targets: set[int],
-                out: dict[int, np.ndarray], convert, by_packet: bool, skip: bool) -> None:
+def _decode_run(
+    container,
+    stream,
+    lookup: dict[int, int],
+    pending: set[int],
+    targets: set[int],
+    out: dict[int, np.ndarray],
+    convert,
+    by_packet: bool,
+    skip: bool,
+) -> None:
     codec = stream.codec_context
 
     def take(frames) -> None:
@@ -149,10 +170,18 @@ def _decode_run(container, stream, lookup: dict[int, int], pending: set[int], ta
             if skip:
                 codec.skip_frame = "DEFAULT" if wanted_packet else "NONREF"
             pending.discard(packet.pts)
-        take(codec.decode(packet))
+        try:
+            frames = codec.decode(packet)
+        except DECODE_ERRORS:
+            continue  # a packet that fails to decode: the full decode the index comes from skipped it too
+        take(frames)
         if targets.issubset(out):
             return  # the next run seeks, which flushes the decoder
         if by_packet and not pending:
             break
     codec.skip_frame = "DEFAULT"
-    take(codec.decode(None))  # drain the frames the decoder holds back for reordering
+    try:
+        frames = codec.decode(None)  # drain the frames the decoder holds back for reordering
+    except DECODE_ERRORS:
+        frames = []
+    take(frames)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from actionlab.errors import ConfigError
 
@@ -57,5 +57,4 @@ def _nal_units(data: bytes, length_size: int | None) -> Iterator[bytes]:
             yield data[pos : pos + size]
             pos += size
         return
-    for chunk in data.split(b"\x00\x00\x01")[1:]:
-        yield chunk
+    yield from data.split(b"\x00\x00\x01")[1:]
