@@ -25,7 +25,8 @@ from typing import Any
 from actionlab.errors import ConfigError
 from actionlab.features.store import SHARD_VIDEOS
 
-TASK_VIDEOS = 8  # videos per task: small enough for steady progress, large enough to batch frames across videos
+TASK_VIDEOS = 8  # fewest videos per task: enough to batch frames across videos
+TASKS_PER_WORKER = 4  # more tasks than workers, so one slow task does not leave the others idle at the end
 
 
 @dataclass(frozen=True)
@@ -139,10 +140,12 @@ class RayEngine:
         from tqdm import tqdm
 
         videos = [(str(s.path), int(s.label), split) for s, split in todo]
-        tasks = [videos[i : i + TASK_VIDEOS] for i in range(0, len(videos), TASK_VIDEOS)]
-        if not tasks:
+        if not videos:
             return
         actors = self._actors(ray, extractor, store)
+        # each task's pipeline fills and drains once: as few tasks as keep every worker busy to the end
+        size = max(TASK_VIDEOS, -(-len(videos) // (TASKS_PER_WORKER * len(actors))))
+        tasks = [videos[i : i + size] for i in range(0, len(videos), size)]
         bar = tqdm(
             total=len(videos),
             desc=f"extract {extractor.config['name']} on ray ({len(actors)} workers)",

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, top_k_accuracy_score
 
 from actionlab.errors import ConfigError
 
@@ -49,11 +48,15 @@ def _topk(scores: np.ndarray, labels: np.ndarray, k: int) -> float:
         return 1.0
     if num_classes == 2:  # sklearn treats 2 columns as a binary problem wanting 1-D scores
         return float(np.mean(scores.argmax(1) == labels))
+    from sklearn.metrics import top_k_accuracy_score  # imported late: sklearn costs ~1.7 s of a verb's start
+
     return float(top_k_accuracy_score(labels, scores, k=k, labels=np.arange(num_classes)))
 
 
 def _per_class(cm: np.ndarray, labels: np.ndarray, pred: np.ndarray, classes: Sequence[str]) -> dict:
     idx = np.arange(len(classes))
+    from sklearn.metrics import precision_recall_fscore_support
+
     precision, recall, f1, support = precision_recall_fscore_support(labels, pred, labels=idx, zero_division=0)
     total = int(cm.sum())
     out: dict[str, dict[str, float]] = {}
@@ -80,6 +83,8 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, classes: Sequence[st
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     _check(scores, labels, classes)
     pred = scores.argmax(axis=1)
+    from sklearn.metrics import confusion_matrix
+
     cm = confusion_matrix(labels, pred, labels=np.arange(len(classes)))
     per_class = _per_class(cm, labels, pred, classes)
     present = cm.sum(axis=1) > 0  # classes absent from the split do not dilute the mean
