@@ -78,25 +78,9 @@ def test_ray_features_equal_local_and_bad_video_listed(local_ray, videos, tmp_pa
 
 def test_cli_ray_killed_driver_resumes(videos, tmp_path):
     store = tmp_path / "store"
-    cmd = [
-        sys.executable,
-        "-m",
-        "actionlab",
-        "extract",
-        "--dataset",
-        f"folder:{videos}",
-        "--features",
-        FEATURES,
-        "--precision",
-        "fp32",
-        "--store",
-        str(store),
-        "--engine",
-        "ray",
-        "--workers",
-        "2",
-        "--no-progress",
-    ]
+    args = ["extract", "--dataset", f"folder:{videos}", "--features", FEATURES, "--precision", "fp32"]
+    args += ["--store", str(store), "--engine", "ray", "--workers", "2", "--no-progress"]
+    cmd = [sys.executable, "-m", "actionlab", *args]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 120
@@ -106,24 +90,7 @@ def test_cli_ray_killed_driver_resumes(videos, tmp_path):
     proc.wait()
     finished = {p.name for p in store.glob("*/*/items/[!.]*.npz")}
     assert finished, "no shard was written before the kill"
-    rc = main(
-        [
-            "extract",
-            "--dataset",
-            f"folder:{videos}",
-            "--features",
-            FEATURES,
-            "--precision",
-            "fp32",
-            "--store",
-            str(store),
-            "--engine",
-            "ray",
-            "--workers",
-            "2",
-            "--no-progress",
-        ]
-    )
+    rc = main(args)
     assert rc == 0
     assert finished <= {p.name for p in store.glob("*/*/items/[!.]*.npz")}, "a finished shard was recomputed"
     dataset = dataset_from_spec(f"folder:{videos}")
