@@ -26,10 +26,18 @@ def real_clips() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny(tmp_path_factory: pytest.TempPathFactory):
-    """The synthetic set, 3 clips per class at 64 px (real h264 files), indexed as a folder dataset."""
-    from actionlab.data import dataset_from_spec
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic set's folder, 3 clips per class at 64 px (real h264 files), generated once per session.
+
+    Tests only read it: one that adds or breaks files makes its own set."""
     from actionlab.synth import generate
 
-    root = generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
-    return dataset_from_spec(f"folder:{root}")
+    return generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_root: Path):
+    """`tiny_root` indexed as a folder dataset."""
+    from actionlab.data import dataset_from_spec
+
+    return dataset_from_spec(f"folder:{tiny_root}")

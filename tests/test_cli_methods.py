@@ -14,11 +14,9 @@ from actionlab.compare import parse_methods, plan_options
 from actionlab.errors import ConfigError
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    from actionlab.synth import generate
-
-    return generate(tmp_path_factory.mktemp("syn") / "set", num_clips_per_class=3, size=64, seed=1)
+@pytest.fixture
+def root(tiny_root):
+    return tiny_root
 
 
 def _one_line_error(capsys) -> str:

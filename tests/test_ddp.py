@@ -37,11 +37,9 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def video_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from actionlab.synth import generate
-
-    return generate(tmp_path_factory.mktemp("ddp") / "set", num_clips_per_class=3, size=64, seed=1)
+@pytest.fixture
+def video_root(tiny_root: Path) -> Path:
+    return tiny_root
 
 
 def _launch(*args: str) -> subprocess.CompletedProcess:

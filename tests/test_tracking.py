@@ -32,11 +32,9 @@ TINY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def video_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from actionlab.synth import generate
-
-    return generate(tmp_path_factory.mktemp("track") / "set", num_clips_per_class=3, size=64, seed=1)
+@pytest.fixture
+def video_root(tiny_root: Path) -> Path:
+    return tiny_root
 
 
 def test_tensorboard_events_hold_scalars_config_and_hparams(video_root: Path, tmp_path: Path) -> None:
