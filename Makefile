@@ -42,7 +42,8 @@ browser:
 	fi
 
 bench: $(STAMP)
-# benchmarks/cuda_check.py is left out: it is the script for a lent GPU (`--quick` checks it on a CPU).
+# benchmarks/cuda_check.py (gpu_check.sh) and ddp_accuracy.py are left out: the first is for a lent GPU (`--quick`
+# checks it on a CPU), the second measures accuracy, not speed, and takes ~20 minutes here.
 	for b in decode decode_choices synth extract train_step train_data cli_start ray_extract timeline export explain report_tsne; do \
 		$(PY) benchmarks/$$b.py || exit 1; done
 

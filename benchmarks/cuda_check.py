@@ -1,6 +1,9 @@
-"""Check and time the CUDA training path on a lent GPU, in one run (< 8 minutes on an H200).
+"""Check and time the CUDA training path on a lent GPU, in one run (sized for about 5 minutes on an H200).
 
-    python benchmarks/cuda_check.py            # on the GPU machine, from the repository root
+Not yet run on a GPU: none has been lent to this project so far.
+
+    bash benchmarks/gpu_check.sh               # on the GPU machine: installs, then runs this script
+    python benchmarks/cuda_check.py            # the same, once installed, from the repository root
     python benchmarks/cuda_check.py --quick    # tiny sizes on whatever device: checks the script itself
 
 1. Environment: torch, CUDA, cuDNN, the GPU, CPU cores.
@@ -11,7 +14,10 @@
    pinned memory, non-blocking copies, channels_last, cudnn.benchmark, autocast, GradScaler for fp16). Prints
    training clips/s, the fraction of each step spent waiting for data (goal <= 0.2), the speed of each precision
    against fp32, and the loss after the steps against fp32's (finite, close).
-5. End to end: `actionlab train --method clip3d --precision bf16` for 2 epochs on the GPU (exit 0, files written).
+5. Extraction: frames/s of `extract()` with cnn2d:resnet50 at 224^2 (decoding, the network and the store's writes)
+   against the same extractor's forward-only rate on preloaded frames (goal >= 0.85); random weights, since speed
+   does not depend on them and nothing can be downloaded.
+6. End to end: `actionlab train --method clip3d --precision bf16` for 2 epochs on the GPU (exit 0, files written).
 """
 
 from __future__ import annotations
@@ -188,6 +194,29 @@ def compare_precisions(root: Path, device: torch.device, quick: bool) -> bool:
     return ok
 
 
+def extraction(root: Path, work: Path, quick: bool) -> bool:
+    """Section 5: end-to-end extraction frames/s against forward-only; True when extraction stored every video."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from actionlab.data import dataset_from_spec
+    from actionlab.features import create_extractor, extract
+    from extract import forward_rate  # benchmarks/extract.py: the CPU benchmark's forward-only loop
+
+    size = 64 if quick else 224
+    ds = dataset_from_spec(f"folder:{root}")
+    ex = create_extractor("cnn2d:resnet50", num_frames=8, size=size, bf16=None, batch_size=64)
+    ex.compute_batch([ex.decode(ds.train[0].path)] * 8)  # warm-up: cuDNN kernels, as forward_rate does
+    summary = extract(ds, ex, work / "store", progress=False)
+    end = summary.rows / summary.seconds
+    fwd = forward_rate(ex, (64, size, size, 3), summary.rows)
+    ok = summary.rows > 0 and not summary.skipped
+    print(
+        f"extract cnn2d:resnet50 {size}^2 on {ex.device.type} (bf16 {ex.bf16}): {end:.0f} frames/s end to end "
+        f"({summary.rows} frames, {summary.seconds:.1f} s), forward-only {fwd:.0f} frames/s: ratio {end / fwd:.2f} "
+        f"(goal >= 0.85: {'OK' if end / fwd >= 0.85 else 'MISSED'})"
+    )
+    return ok
+
+
 def end_to_end(root: Path, work: Path, device: torch.device, quick: bool) -> bool:
     """`actionlab train` of clip3d on the device with bf16 (fp32 on CPU); True when it wrote a complete run."""
     out = work / "e2e"
@@ -250,6 +279,7 @@ def main() -> int:
     )
     print(f"synthetic set: {time.perf_counter() - t0:.0f} s so far")
     results["precisions"] = compare_precisions(root, device, args.quick)
+    results["extraction"] = extraction(root, work, args.quick)
     results["end_to_end"] = end_to_end(root, work, device, args.quick)
     failed = [k for k, v in results.items() if not v]
     print(

@@ -1,11 +1,13 @@
 """`actionlab explain` on one 16-frame clip with a clip3d run, against the imports it cannot avoid, in one run.
 
-    python benchmarks/explain.py [--repeats 3]
+    python benchmarks/explain.py [--repeats 5]
 
 Trains a 1-epoch clip3d run (16 frames, 64 px) on a small synthetic set, then times the whole CLI
-(`actionlab explain RUN CLIP --out DIR`, all three maps) and, as the baseline, `python -c "import torch,
-torchvision"`: the start-up every torch verb pays. Prints both medians, the ratio, and the time left for the
-work itself (goal of issue 13: the whole command <= 5 s on a 2-core CPU).
+(`actionlab explain RUN CLIP --out DIR`, all three maps) and, as the baseline, `python -c "import torch"`: the
+start-up every torch verb pays (explain of our own networks imports no torchvision, another ~2 s; its test is
+tests/test_explain_runs.py). Prints both medians, the ratio, and the time left for the work itself (goal of
+issue 13: the whole command <= 5 s on a 2-core CPU). The baseline says how fast the machine is: 1.9-2.3 s where
+the goal was set, 4-5 s on slower days of the same kind of machine.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _timed(cmd: list[str]) -> float:
 def main() -> None:
     """Time explain and the import baseline alternately; print medians and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     from actionlab.synth import generate
 
@@ -62,11 +64,11 @@ def main() -> None:
         explain, imports = [], []
         for i in range(args.repeats):
             explain.append(_timed([*cli, "explain", str(run), clip, "--out", str(work / f"out{i}")]))
-            imports.append(_timed([sys.executable, "-c", "import torch, torchvision"]))
+            imports.append(_timed([sys.executable, "-c", "import torch"]))
         e, b = statistics.median(explain), statistics.median(imports)
         print(f"explain, one 16-frame clip, clip3d run: {e:.2f} s (goal <= 5 s) {'OK' if e <= 5 else 'MISSED'}")
         print(
-            f"baseline python -c 'import torch, torchvision': {b:.2f} s; ratio {e / b:.2f}; "
+            f"baseline python -c 'import torch': {b:.2f} s; ratio {e / b:.2f}; "
             f"the rest (actionlab, run, maps, files): {e - b:.2f} s"
         )
     finally:

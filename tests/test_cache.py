@@ -93,3 +93,22 @@ def test_growth_line_says_what_was_added() -> None:
     (cache_dir("flow") / "b.npy").write_bytes(b"0" * 3072)
     line = growth_line(before)
     assert line.startswith("cache: +3.0 KB (flow +3.0 KB), ") and str(cache_root()) in line
+
+
+def test_cached_array_part_is_bounded(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Under ACTIONLAB_CACHE_MAX_GB, entries that do not fit are computed and returned, not stored, said once;
+    a bad bound is one error line."""
+    monkeypatch.setenv("ACTIONLAB_CACHE_MAX_GB", str(2.5 * (800 + 128) / 1e9))  # room for two 800-byte arrays
+    videos = []
+    for i in range(4):
+        videos.append(tmp_path / f"v{i}.bin")
+        videos[-1].write_bytes(bytes([i]))
+    for i, video in enumerate(videos):
+        assert cached_array(video, "flow", "k", lambda i=i: np.full(100, float(i))).tolist() == [float(i)] * 100
+    assert len(list(cache_dir("flow").glob("*.npy"))) == 2
+    err = capsys.readouterr().err
+    assert err.count("its bound is") == 1 and "ACTIONLAB_CACHE_MAX_GB" in err
+    assert cached_array(videos[3], "flow", "k", lambda: np.zeros(100)).tolist() == [0.0] * 100  # recomputed
+    monkeypatch.setenv("ACTIONLAB_CACHE_MAX_GB", "lots")
+    assert main(["cache"]) == 2
+    assert "ACTIONLAB_CACHE_MAX_GB must be a number" in capsys.readouterr().err

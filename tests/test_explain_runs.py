@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -197,3 +199,19 @@ def test_cli_explain_and_strip(runs, tiny, tmp_path, capsys) -> None:
     )
     image = cv2.imread(str(png))
     assert image is not None and image.shape[0] >= 2 * (2 * 80 + 20)  # two videos, frame row + Grad-CAM row each
+
+
+def test_explain_and_predict_of_our_own_networks_skip_torchvision(runs, tiny, tmp_path) -> None:
+    """A clip3d run's explain and predict, in a fresh interpreter, never import torchvision (~2 s of start-up that
+    goes to torch._dynamo through torchvision.ops): the explain time goal depends on it."""
+    video = str(tiny.test[0].path)
+    code = (
+        "import sys\nfrom actionlab.cli import main\n"
+        f"assert main(['explain', {str(runs['clip3d'])!r}, {video!r}, '--out', {str(tmp_path / 'e')!r}]) == 0\n"
+        f"assert main(['predict', {str(runs['clip3d'])!r}, {video!r}]) == 0\n"
+        "print('torchvision' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+    assert (tmp_path / "e" / "index.html").is_file()

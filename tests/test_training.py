@@ -192,3 +192,30 @@ def test_bf16_channels_last_and_tuple_inputs(tmp_path, capsys) -> None:
         cnn, images, images, tmp_path / "cnn"
     )
     assert (tmp_path / "cnn" / "model.safetensors").is_file()
+
+
+class _Policy(Dataset):
+    """Each item: the scheduling policy of the process that reads it."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int):
+        import os
+
+        return torch.tensor([float(os.sched_getscheduler(0))]), 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "SCHED_IDLE"), reason="Linux scheduling policies")
+def test_cpu_loader_workers_decode_at_idle_priority(tmp_path) -> None:
+    """A CPU run's DataLoader workers run at SCHED_IDLE (they take only cycles the network's threads leave)."""
+    import os
+
+    from actionlab.training import distributed
+    from actionlab.training.trainer import _loaders
+
+    cfg = TrainConfig(batch_size=2, num_workers=1, device="cpu", tracker="none", progress=False)
+    loader, _, _ = _loaders(_Policy(), None, cfg, None, torch.device("cpu"), distributed.World())
+    policies = {int(v) for x, _ in loader for v in x.flatten().tolist()}
+    assert policies == {os.SCHED_IDLE}
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the training process itself is untouched

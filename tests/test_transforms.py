@@ -101,3 +101,27 @@ def test_real_clip_through_transform_and_clip_model(real_clips, name) -> None:
     finally:
         torch.set_num_threads(before)
     assert logits.shape == (2, 3) and torch.isfinite(logits).all()
+
+
+def test_shift_and_normalisation_match_their_definitions() -> None:
+    """The one-pass shift + normalisation + colour draw equals its definition: the frames gathered at
+    [clamp(i + dy), clamp(j + dx)], then (x[perm] / 255 - mean) / std times the colour draw, in float arithmetic."""
+    from actionlab.transforms.augment import to_normalised
+
+    x = torch.randint(0, 256, (5, 3, 20, 24), dtype=torch.uint8)
+    norm = ((0.4, 0.5, 0.6), (0.2, 0.25, 0.3))
+    mean, std = torch.tensor(norm[0]).view(1, 3, 1, 1), torch.tensor(norm[1]).view(1, 3, 1, 1)
+    for seed in range(40):
+        dy, dx = (int(v) for v in np.random.default_rng(seed).integers(-5, 6, 2))
+        moved = x[:, :, torch.arange(20).add(dy).clamp(0, 19)][..., torch.arange(24).add(dx).clamp(0, 23)]
+        plain = to_normalised(x, norm, None, (dy, dx))
+        assert torch.allclose(plain, (moved.float() / 255 - mean) / std, atol=1e-5), (dy, dx)
+        got = to_normalised(x, norm, np.random.default_rng(seed), (dy, dx))
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(3)
+        grey = rng.random() < 0.3
+        gain, offset = rng.uniform(0.6, 1.4), rng.uniform(-0.5, 0.5)
+        sign = -1.0 if rng.random() < 0.5 else 1.0
+        want = sign * (gain * ((moved[:, perm].float() / 255 - mean[:, perm]) / std[:, perm]) + offset)
+        want = want.mean(1, keepdim=True).expand_as(want) if grey else want
+        assert torch.allclose(got, want, atol=1e-5), (seed, dy, dx)

@@ -1,7 +1,5 @@
 """Allow `python -m actionlab`."""
 
-import sys
+from actionlab.cli import run
 
-from actionlab.cli import main
-
-sys.exit(main())
+run()

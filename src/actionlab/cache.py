@@ -32,6 +32,26 @@ PARTS = {
 }
 
 
+# Per-video arrays (flow) stop being written once their part holds this much: beyond it they are recomputed when
+# read. Keeping the first entries rather than evicting old ones is what serves random access best: an LRU cycled
+# by shuffled epochs over a dataset larger than the bound would miss on every read.
+DEFAULT_ARRAY_LIMIT_GB = 20.0
+_array_bytes: dict[Path, int] = {}  # this process's running total per part, scanned once (workers: each its own)
+_full_noted: set[Path] = set()
+
+
+def array_limit_bytes() -> int:
+    """The bound of each per-video array part: $ACTIONLAB_CACHE_MAX_GB (GB, 0 = write none), default 20."""
+    raw = os.environ.get("ACTIONLAB_CACHE_MAX_GB", "")
+    try:
+        gb = float(raw) if raw.strip() else DEFAULT_ARRAY_LIMIT_GB
+    except ValueError:
+        gb = -1.0
+    if not gb >= 0:
+        raise ConfigError(None, f"ACTIONLAB_CACHE_MAX_GB must be a number of GB >= 0, not {raw!r}")
+    return int(gb * 1e9)
+
+
 def cache_root() -> Path:
     """The cache folder (not created): $ACTIONLAB_CACHE or ~/.cache/actionlab."""
     return Path(os.environ.get("ACTIONLAB_CACHE") or Path.home() / ".cache" / "actionlab")
@@ -109,6 +129,8 @@ def clean_cache(
             cache_root(), f"no cache part {', '.join(unknown)}; parts: {', '.join(sorted(set(present) | set(PARTS)))}"
         )
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    if not dry_run:
+        _array_bytes.clear()  # rescanned on the next write
     entries = freed = 0
     for name in [n for n in parts or list(present) if n in present]:  # a known part not made yet is empty
         for entry in sorted(present[name].path.iterdir()):
@@ -140,7 +162,8 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
     """compute() for one video file, cached on disk under cache_dir(folder) by (file, size, mtime, key).
 
     Deterministic per-video inputs (optical flow) are computed once and served to every epoch and every method
-    of a compare. A damaged entry is recomputed; the entry is written atomically (DataLoader workers race).
+    of a compare. A damaged entry is recomputed; the entry is written atomically (DataLoader workers race). The
+    part is bounded (`array_limit_bytes`): once full, new entries are computed and not stored, said once.
     """
     import numpy as np
 
@@ -158,9 +181,29 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
         except (OSError, ValueError):
             pass
     values = compute()
-    if cached is not None:
+    if cached is not None and _room(cached.parent, values.nbytes + 128):  # + the .npy header
         atomic_write(cached, lambda tmp: np.save(tmp, values, allow_pickle=False))
     return values
+
+
+def _room(part: Path, size: int) -> bool:
+    """Whether `size` more bytes fit in `part` under the bound (counted as written); one stderr line when not."""
+    import sys
+
+    if part not in _array_bytes:
+        _array_bytes[part] = _usage(part)[0]
+    limit = array_limit_bytes()
+    if _array_bytes[part] + size <= limit:
+        _array_bytes[part] += size
+        return True
+    if part not in _full_noted:
+        _full_noted.add(part)
+        print(
+            f"cache: {part} holds {human_bytes(_array_bytes[part])}, its bound is {human_bytes(limit)} "
+            f"(ACTIONLAB_CACHE_MAX_GB): further entries are recomputed when read, not stored",
+            file=sys.stderr,
+        )
+    return False
 
 
 def usage_by_part() -> dict[str, int]:

@@ -30,11 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def show(args: argparse.Namespace) -> int:
     """Print the cache root, then one line per part: size, files, last use, what it holds."""
-    from actionlab.cache import cache_parts, cache_root, human_bytes
+    from actionlab.cache import array_limit_bytes, cache_parts, cache_root, human_bytes
 
     parts = cache_parts()
     total = sum(p.bytes for p in parts)
-    print(f"cache: {cache_root()} ({human_bytes(total)})")
+    print(
+        f"cache: {cache_root()} ({human_bytes(total)}); flow is bounded at {human_bytes(array_limit_bytes())} "
+        "(ACTIONLAB_CACHE_MAX_GB)"
+    )
     if not parts:
         print("(empty)")
     width = max((len(p.name) for p in parts), default=0)

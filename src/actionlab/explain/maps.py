@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from actionlab.errors import ConfigError
 from actionlab.explain.guided import GuidedMode
 from actionlab.explain.streams import Stream
+from actionlab.transforms.augment import move
 
 METHODS = ("activation", "gradcam", "guided")
 
@@ -131,24 +132,10 @@ def shifts_for(count: int, periods: tuple[int, ...]) -> list[tuple[int, ...]]:
     return out
 
 
-def _move(x: torch.Tensor, axis: int, d: int) -> torch.Tensor:
-    """x moved by d steps along `axis` (either way), the uncovered edge replicated; the copies carry values but
-    no gradient (else that edge would collect every copy's gradient), and no wrap-around seam appears."""
-    n = x.shape[axis]
-    k = min(abs(d), n - 1)
-    if k == 0:
-        return x
-    sizes = list(x.shape)
-    sizes[axis] = k
-    if d > 0:
-        return torch.cat([x.narrow(axis, 0, 1).detach().expand(*sizes), x.narrow(axis, 0, n - k)], axis)
-    return torch.cat([x.narrow(axis, k, n - k), x.narrow(axis, n - 1, 1).detach().expand(*sizes)], axis)
-
-
 def shift(x: torch.Tensor, amounts: tuple[int, ...]) -> torch.Tensor:
     """x moved down, right (and later in time, for a third amount: axis -3 of a clip) by `amounts`."""
     for axis, d in zip((-2, -1, -3), amounts):
-        x = _move(x, axis, d)
+        x = move(x, axis, d)
     return x
 
 

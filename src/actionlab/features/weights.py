@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError
@@ -21,6 +20,8 @@ def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_key
     """Build torchvision model `arch` with the requested weights; the classifier is removed by the caller."""
     if isinstance(weights, str) and weights in PUBLISHED:
         return _download(arch, weights)
+    import torchvision  # here: its ~2 s import is paid only by runs that build one of its networks
+
     torch.manual_seed(seed)
     try:
         model = torchvision.models.get_model(arch, weights=None)
@@ -33,6 +34,8 @@ def build_torchvision(arch: str, weights: str | Path | None, seed: int, head_key
 
 def _download(arch: str, kind: str = "imagenet") -> nn.Module:
     """torchvision's published weights, from the verified local file (never unpickled; see models.weights)."""
+    import torchvision
+
     try:
         default = torchvision.models.get_model_weights(arch).DEFAULT
     except ValueError as err:

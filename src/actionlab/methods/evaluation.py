@@ -24,7 +24,7 @@ from actionlab.metrics import evaluate_scores, write_predictions_csv
 from actionlab.models.checkpoint import load_safetensors
 from actionlab.models.joint import JointHeads
 from actionlab.training import distributed
-from actionlab.training.trainer import call_model, loader_workers, resolve_device, to_device
+from actionlab.training.trainer import call_model, loader_workers, resolve_device, to_device, worker_init
 
 if TYPE_CHECKING:  # preset.py's Preset.train imports the pipeline, which imports this module
     from actionlab.methods.preset import Preset
@@ -78,6 +78,7 @@ def score_samples(
         num_workers=loader_workers(o.workers, distributed.world()),
         collate_fn=collate_test,
         pin_memory=device.type == "cuda",
+        worker_init_fn=worker_init(device),
     )
     probs, kept, seconds, start = [], [], 0.0, 0
     for x, _, read in loader:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import cast
 
 import torch
-import torchvision
 from torch import nn
 
 from actionlab.models.base import Classifier, StagedClassifier
@@ -85,6 +84,8 @@ class TorchvisionClassifier(Classifier):
     def __init__(
         self, tv_name: str, head_path: str, num_classes: int, in_channels: int, dropout: float = 0.0, **tv_kwargs
     ) -> None:
+        import torchvision  # here, not at the top: importing it costs ~2 s (torch._dynamo), which our own nets skip
+
         net = torchvision.models.get_model(tv_name, weights=None, **tv_kwargs)
         last = _get_attr(net, head_path)
         num_features = (

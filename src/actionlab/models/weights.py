@@ -13,13 +13,15 @@ import os
 import pickle
 import re
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import torch
-import torchvision
 from torch import nn
 
 from actionlab.errors import CheckpointError
+
+if TYPE_CHECKING:  # imported where used: torchvision costs ~2 s to import, and most runs never need it
+    import torchvision
 
 # the prefix of torchvision's weights-enum member names for each published kind
 PUBLISHED_PREFIX = {"imagenet": "IMAGENET1K", "kinetics400": "KINETICS400"}
@@ -59,6 +61,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 def published_weights(arch: str, kind: str | None = None) -> torchvision.models.WeightsEnum | None:
     """torchvision's `kind` ("imagenet" / "kinetics400", None: its default) weights member for `arch`: the default
     when it is of that kind, else the first of that kind; None when `arch` has none (unknown arch: ValueError)."""
+    import torchvision
+
     enum = torchvision.models.get_model_weights(arch)
     if kind is None:
         return enum.DEFAULT
@@ -95,6 +99,8 @@ def build_published(arch: str, kind: str) -> nn.Module:
         kwargs.update(transform_input=True, aux_logits=True, init_weights=False)
     if arch == "vit_h_14":
         kwargs["image_size"] = member.meta["min_size"][0]
+    import torchvision
+
     model = torchvision.models.get_model(arch, weights=None, **kwargs)
     try:
         model.load_state_dict(published_state(arch, kind))

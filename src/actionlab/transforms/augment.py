@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
 
 
 @dataclass(frozen=True)
@@ -50,30 +49,56 @@ class Augment:
                 x[:, 0] = -x[:, 0]
             label = self.label_flip.get(label, label)
         if self.rotation:
+            import torchvision.transforms.v2.functional as TF  # only here: importing torchvision takes ~2 s
+
             x = TF.rotate(x, float(rng.uniform(-self.rotation, self.rotation)))
-        if self.shift:
-            x = _shift(x, rng, self.shift)
+        moved = _shift_amounts(rng, self.shift) if self.shift else (0, 0)
         if norm is not None:  # colour changes need the uint8 frames; flow (float, no norm) never gets them
-            x = to_normalised(x, norm, rng if self.color and not self.flow else None)
+            x = to_normalised(x, norm, rng if self.color and not self.flow else None, moved)
+        elif self.shift:
+            x = move(move(x, -2, -moved[0]), -1, -moved[1])
         return x.reshape(*lead, c, h, w).contiguous(), label
 
 
 def to_normalised(
-    x: torch.Tensor, norm: tuple[tuple[float, ...], tuple[float, ...]], rng: np.random.Generator | None = None
+    x: torch.Tensor,
+    norm: tuple[tuple[float, ...], tuple[float, ...]],
+    rng: np.random.Generator | None = None,
+    shift: tuple[int, int] = (0, 0),
 ) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> (x / 255 - mean) / std as float, with the colour change when an rng is given
-    (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass."""
-    mean, std = (torch.tensor(v, dtype=torch.float32) for v in norm)
+    (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass; `shift` (dy, dx)
+    translates in the same pass: row i, column j of the result come from x[clamp(i + dy), clamp(j + dx)]."""
+    mean, std = (np.asarray(v, dtype=np.float64) for v in norm)
     scale, bias = 1.0 / (255.0 * std), -mean / std
-    if rng is None:
-        return x.float().mul_(scale.view(1, 3, 1, 1)).add_(bias.view(1, 3, 1, 1))
-    perm = torch.from_numpy(rng.permutation(3))
-    x, scale, bias = x[:, perm], scale[perm], bias[perm]  # channel k now holds channel perm[k], with its stats
-    grey = rng.random() < 0.3
-    gain, offset = float(rng.uniform(0.6, 1.4)), float(rng.uniform(-0.5, 0.5))
-    sign = -1.0 if rng.random() < 0.5 else 1.0
-    a, b = sign * gain * scale, sign * (gain * bias + offset)
-    out = x.float().mul_(a.view(1, 3, 1, 1)).add_(b.view(1, 3, 1, 1))
+    perm = np.arange(3)
+    grey = False
+    if rng is not None:
+        perm = rng.permutation(3)
+        scale, bias = scale[perm], bias[perm]  # channel k now holds channel perm[k], with its stats
+        grey = rng.random() < 0.3
+        gain, offset = float(rng.uniform(0.6, 1.4)), float(rng.uniform(-0.5, 0.5))
+        sign = -1.0 if rng.random() < 0.5 else 1.0
+        scale, bias = sign * gain * scale, sign * (gain * bias + offset)
+    h, w = x.shape[-2:]
+    dy, dx = (max(-(n - 1), min(n - 1, d)) for d, n in zip(shift, (h, w)))
+    rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))  # the source window
+    to_rows, to_cols = slice(max(-dy, 0), h - max(dy, 0)), slice(max(-dx, 0), w - max(dx, 0))
+    out = torch.empty(x.shape, dtype=torch.float32)
+    # channel by channel: the shuffle, the shift, the uint8 -> float conversion and the scaling in one pass (as
+    # separate steps they read the clip four times, and the DataLoader worker's CPU is the budget)
+    for k in range(3):
+        src, dst = x[:, int(perm[k]), rows, cols], out[:, k, to_rows, to_cols]
+        torch.mul(src, float(np.float32(scale[k])), out=dst).add_(float(np.float32(bias[k])))
+    # the uncovered edges repeat the nearest row/column: columns inside the copied rows first, then whole rows
+    if dx > 0:
+        out[:, :, to_rows, w - dx :] = out[:, :, to_rows, w - dx - 1 : w - dx]
+    elif dx < 0:
+        out[:, :, to_rows, :-dx] = out[:, :, to_rows, -dx : -dx + 1]
+    if dy > 0:
+        out[:, :, h - dy :] = out[:, :, h - dy - 1 : h - dy]
+    elif dy < 0:
+        out[:, :, :-dy] = out[:, :, -dy : -dy + 1]
     return out.mean(1, keepdim=True).expand_as(out) if grey else out
 
 
@@ -83,13 +108,29 @@ def _resized_crop(x: torch.Tensor, rng: np.random.Generator, min_scale: float) -
     ratio = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
     ch, cw = min(h, int(round(np.sqrt(area / ratio)))), min(w, int(round(np.sqrt(area * ratio))))
     top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    import torchvision.transforms.v2.functional as TF  # only here: importing torchvision takes ~2 s
+
     return TF.resized_crop(x, top, left, ch, cw, [h, w], antialias=True)
 
 
-def _shift(x: torch.Tensor, rng: np.random.Generator, pad: int) -> torch.Tensor:
-    """Random translation by up to `pad` pixels, edges replicated (index gathers: any dtype, uint8 too)."""
-    h, w = x.shape[-2:]
+def _shift_amounts(rng: np.random.Generator, pad: int) -> tuple[int, int]:
+    """A random translation (dy, dx), each in [-pad, pad]."""
     dy, dx = (int(v) - pad for v in rng.integers(0, 2 * pad + 1, 2))
-    rows = torch.arange(h).add_(dy).clamp_(0, h - 1)
-    cols = torch.arange(w).add_(dx).clamp_(0, w - 1)
-    return x.index_select(-2, rows).index_select(-1, cols)
+    return dy, dx
+
+
+def move(x: torch.Tensor, axis: int, d: int) -> torch.Tensor:
+    """x moved by d steps along `axis` (d > 0: towards higher indices), the uncovered edge replicated.
+
+    Block copies (narrow + cat), any dtype: an index gather per axis cost 9x as much on a uint8 clip. The edge
+    copies carry values but no gradient (explain's shifted inputs: else that edge would collect every copy's
+    gradient), and no wrap-around seam appears."""
+    n = x.shape[axis]
+    k = min(abs(d), n - 1)
+    if k == 0:
+        return x
+    sizes = list(x.shape)
+    sizes[axis] = k
+    if d > 0:
+        return torch.cat([x.narrow(axis, 0, 1).detach().expand(*sizes), x.narrow(axis, 0, n - k)], axis)
+    return torch.cat([x.narrow(axis, k, n - k), x.narrow(axis, n - 1, 1).detach().expand(*sizes)], axis)

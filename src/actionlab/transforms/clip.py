@@ -6,8 +6,6 @@ import re
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
-from torchvision.transforms import RandomResizedCrop
 
 from actionlab.errors import ConfigError
 
@@ -60,6 +58,11 @@ class ClipTransform:
 
     def __call__(self, frames: np.ndarray, label: int | None = None) -> tuple[torch.Tensor, int | None]:
         """Transform one clip (and its label, which a flip may mirror)."""
+        # imported here, not at the top: every verb that reads `flip_label_map` or the constants would pay
+        # torchvision's ~2 s import (torch._dynamo, through torchvision.ops)
+        import torchvision.transforms.v2.functional as TF
+        from torchvision.transforms import RandomResizedCrop
+
         single = frames.ndim == 3
         x = torch.from_numpy(np.ascontiguousarray(frames[None] if single else frames)).permute(0, 3, 1, 2)
         x = x.float() if self.flow else x.float() / 255.0
@@ -94,6 +97,8 @@ class ClipTransform:
 
 def to_tensor(frames: np.ndarray, layout: str = "3d", mean=KINETICS_MEAN, std=KINETICS_STD) -> torch.Tensor:
     """Normalise uint8 frames without resizing: (C,T,H,W) for layout "3d", (T,3,H,W) for "2d"."""
+    import torchvision.transforms.v2.functional as TF
+
     x = torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0)
     x = TF.normalize(x.movedim(-1, -3), list(mean), list(std))
     return x.movedim(0, 1).contiguous() if layout == "3d" and x.dim() == 4 else x

@@ -1,0 +1,70 @@
+"""Top-1 of clip3d trained by one process against the same training under `torchrun --nproc_per_node 2`.
+
+    python benchmarks/ddp_accuracy.py [--seeds 0 1] [--clips-per-class 30] [--epochs 20]
+
+For each seed: one synthetic set (`actionlab synth`, that seed), then `actionlab train --method clip3d` with the
+default options (20 epochs: the run converges) twice, same seed and global batch: once in one process, once as two
+gloo processes. Prints both top-1, their gap (goal of issue 12: <= 0.02), and whether the two runs wrote the same
+set of test videos, each once. Accuracy, not speed: the numbers do not depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _train(cli: list[str], root: Path, out: Path, seed: int, epochs: int) -> tuple[float, list[str], float]:
+    args = ["train", "--dataset", f"folder:{root}", "--method", "clip3d", "--seed", str(seed)]
+    args += ["--epochs", str(epochs), "--workers", "1", "--tracker", "none", "--out", str(out)]
+    start = time.perf_counter()
+    subprocess.run([*cli, *args], check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    top1 = json.loads((out / "results.json").read_text())["top1"]
+    with open(out / "predictions.csv", newline="") as f:
+        videos = [row["path"] for row in csv.DictReader(f)]
+    return top1, videos, wall
+
+
+def main() -> None:
+    """Train each seed's set in one and in two processes; print top-1, the gap and the prediction check."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--clips-per-class", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=20)
+    args = parser.parse_args()
+    one = [sys.executable, "-m", "actionlab"]
+    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "actionlab"]
+    work = Path(tempfile.mkdtemp(prefix="actionlab-ddp-bench-"))
+    os.environ.pop("OMP_NUM_THREADS", None)
+    gaps = []
+    try:
+        for seed in args.seeds:
+            root = work / f"set{seed}"
+            synth = [*one, "synth", str(root), "--clips-per-class", str(args.clips_per_class), "--seed", str(seed)]
+            subprocess.run(synth, check=True, capture_output=True)
+            a, videos_a, wall_a = _train(one, root, work / f"one{seed}", seed, args.epochs)
+            b, videos_b, wall_b = _train(two, root, work / f"two{seed}", seed, args.epochs)
+            same = sorted(videos_a) == sorted(videos_b) and len(set(videos_b)) == len(videos_b)
+            gaps.append(abs(a - b))
+            print(
+                f"seed {seed}: {len(videos_a)} test videos; 1 process top-1 {a:.3f} ({wall_a:.0f} s), "
+                f"2 processes {b:.3f} ({wall_b:.0f} s); gap {abs(a - b):.3f}; "
+                f"same test videos, each once: {'yes' if same else 'NO'}"
+            )
+        worst = max(gaps)
+        print(f"largest gap {worst:.3f} (goal <= 0.02) {'OK' if worst <= 0.02 else 'MISSED'}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
