@@ -51,7 +51,7 @@ def test_wheel_holds_the_package_and_declares_ranges(wheel: Path) -> None:
         assert spec.contains(other) and not spec.contains("3.0.0" if name == "torch" else "1.0.0"), spec
     with zipfile.ZipFile(wheel) as zf:
         entry = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    assert "actionlab = actionlab.cli:main" in entry
+    assert "actionlab = actionlab.cli:run" in entry
 
 
 def _fake_installed(site_dir: Path, name: str, version: str) -> None:
