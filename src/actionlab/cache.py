@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,8 +189,6 @@ def cached_array(path: Path, folder: str, key: str, compute: Callable[[], np.nda
 
 def _room(part: Path, size: int) -> bool:
     """Whether `size` more bytes fit in `part` under the bound (counted as written); one stderr line when not."""
-    import sys
-
     if part not in _array_bytes:
         _array_bytes[part] = _usage(part)[0]
     limit = array_limit_bytes()

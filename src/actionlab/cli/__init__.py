@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The console script and `python -m actionlab`: main(), then exit with its code."""
     rc = main()
-    # The interpreter's last garbage collection walks every object torch's import made, about a second on a
-    # 2-core machine for a process about to end; frozen objects are skipped (atexit handlers and flushes still run).
+    # The interpreter's last garbage collection walks every object torch's import made: 0.6-1 s on a 2-core machine
+    # for a process about to end (benchmarks/cli_exit.py); frozen objects are skipped (atexit handlers still run).
     gc.freeze()
     sys.exit(rc)
 
