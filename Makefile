@@ -44,7 +44,7 @@ browser:
 bench: $(STAMP)
 # benchmarks/cuda_check.py (gpu_check.sh) and ddp_accuracy.py are left out: the first is for a lent GPU (`--quick`
 # checks it on a CPU), the second measures accuracy, not speed, and takes ~20 minutes here.
-	for b in decode decode_choices synth extract train_step train_data augment cli_start cli_exit ray_extract timeline export explain report_tsne; do \
+	for b in decode decode_choices synth extract train_step train_data batch_transport augment cli_start cli_exit ray_extract timeline export explain report_tsne; do \
 		$(PY) benchmarks/$$b.py || exit 1; done
 
 # Rewrite the lock from the current .venv (after a deliberate upgrade; review the diff).

@@ -1,13 +1,16 @@
 """Streaming training data: memory does not grow with the dataset, and decoding keeps up with the network.
 
-    .venv/bin/python benchmarks/train_data.py [--small 200 --large 800] [--steps 24]
+    .venv/bin/python benchmarks/train_data.py [--small 200 --large 800] [--steps N] [--start fork]
 
 1. Peak RSS (main process + DataLoader workers, sampled every 0.1 s) of `actionlab train --method clip3d`
    for one epoch on a synthetic folder dataset of `--small` vs `--large` videos. Goal: large / small <= 1.15.
 2. Training throughput of clip3d at 16 x 112^2: clips/s of the streaming pipeline (decode in DataLoader workers,
    new random positions per item) vs the same Trainer steps on the same clips preloaded as tensors, both in this
    process, in back-to-back pairs (the order alternating, after an uncounted warm-up that creates oneDNN's
-   kernels). Goal: streaming / preloaded >= 0.85, as the median of the pairs' ratios.
+   kernels). Each side is one fit of one epoch over the large set's training videos (`--steps` batches of 8:
+   fewer), so the workers' start, paid once per fit, weighs as in a real epoch. Goal: streaming / preloaded
+   >= 0.85, as the median of the pairs' ratios. `--start fork` forks the workers from this process instead of
+   the fork server (ACTIONLAB_WORKER_START).
 """
 
 from __future__ import annotations
@@ -87,20 +90,22 @@ class Preloaded(Dataset):
         return self.items[i]
 
 
-def throughput(root: Path, steps: int, rounds: int, workers: int) -> tuple[list[float], list[float]]:
-    """(streaming clips/s, preloaded clips/s) of each of the interleaved rounds of `steps` batches."""
+def throughput(root: Path, steps: int, rounds: int, workers: int) -> tuple[list[float], list[float], int]:
+    """(streaming clips/s, preloaded clips/s) of each of the interleaved rounds of `steps` batches (0: all the
+    training videos), and the clips per round."""
     from actionlab.data import dataset_from_spec
     from actionlab.methods import get_method
     from actionlab.methods.inputs import VideoItems, collate_views
     from actionlab.methods.pipeline import train_config
     from actionlab.methods.preset import RunContext
     from actionlab.training import Trainer
+    from actionlab.training.workers import start_workers_early
 
     ds = dataset_from_spec(f"folder:{root}")
     preset = get_method("clip3d")
     o = preset.options({"frames": 16, "size": 112, "batch_size": 8, "workers": workers, "epochs": 1})
     reader = preset.reader(o, ds.classes, True, root, {})
-    samples = ds.train[: steps * o.batch_size]
+    samples = ds.train[: steps * o.batch_size] if steps else ds.train
     streaming = VideoItems(samples, reader, train=True, seed=0)
     preloaded = Preloaded([streaming[i] for i in range(len(streaming))])
     torch.manual_seed(0)
@@ -114,6 +119,7 @@ def throughput(root: Path, steps: int, rounds: int, workers: int) -> tuple[list[
         Trainer(cfg).fit(model, data, None, out, collate_fn=collate_views, save_fn=lambda m, i: None)
         return len(data) / (time.perf_counter() - t0)
 
+    start_workers_early(workers)  # as train_run does before probing: the fork server loads during the warm-up
     with tempfile.TemporaryDirectory() as tmp:
         # not counted: the first steps of a process create oneDNN's kernels, which would be charged to one side
         fit(Preloaded(preloaded.items[: 2 * o.batch_size]), 0, 0, Path(tmp) / "warm-up")
@@ -121,7 +127,7 @@ def throughput(root: Path, steps: int, rounds: int, workers: int) -> tuple[list[
             order = [("stream", streaming, workers), ("preload", preloaded, 0)]
             for name, data, n in order if r % 2 == 0 else order[::-1]:  # alternated: drift hits both alike
                 rates[name].append(fit(data, n, r, Path(tmp) / f"{name}{r}"))
-    return rates["stream"], rates["preload"]
+    return rates["stream"], rates["preload"], len(samples)
 
 
 def main() -> None:
@@ -131,11 +137,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", type=int, default=200, help="videos of the small dataset")
     parser.add_argument("--large", type=int, default=800, help="videos of the large dataset")
-    parser.add_argument("--steps", type=int, default=12, help="batches of 8 clips per throughput round")
+    parser.add_argument("--steps", type=int, default=0, help="batches of 8 clips per round (0: one whole epoch)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--start", choices=("forkserver", "fork"), default=None, help="how workers start")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: the preset's)")
     parser.add_argument("--skip-rss", action="store_true", help="only the throughput part")
     args = parser.parse_args()
+    if args.start:
+        os.environ["ACTIONLAB_WORKER_START"] = args.start
     work = Path(tempfile.mkdtemp(prefix="train_data_"))
     os.environ.setdefault("ACTIONLAB_CACHE", str(work / "cache"))
     roots = {
@@ -150,15 +159,17 @@ def main() -> None:
             f"({args.large} videos): ratio {ratio:.3f} (goal <= 1.15) {'OK' if ratio <= 1.15 else 'MISSED'}"
         )
     from actionlab.methods import get_method
+    from actionlab.training.workers import start_method
 
     workers = get_method("clip3d").options({}).workers if args.workers is None else args.workers
-    streams, preloads = throughput(roots[args.large], args.steps, args.rounds, workers)
+    streams, preloads, clips = throughput(roots[args.large], args.steps, args.rounds, workers)
     stream, preload = float(np.median(streams)), float(np.median(preloads))
     # the ratio of each round's back-to-back pair: the machine's drift (10-20 % within a minute) cancels in it
     paired = [a / b for a, b in zip(streams, preloads)]
     ratio = float(np.median(paired))
     print(
-        f"clip3d 16x112^2 training, {workers} workers, {args.rounds} rounds of {args.steps} steps: streaming "
+        f"clip3d 16x112^2 training, {workers} workers ({start_method()}), {args.rounds} rounds of {clips} clips: "
+        f"streaming "
         f"{stream:.2f} clips/s, preloaded {preload:.2f} clips/s (medians; their ratio {stream / preload:.3f}); "
         f"median of the paired per-round ratios {ratio:.3f} (goal >= 0.85) {'OK' if ratio >= 0.85 else 'MISSED'} "
         f"(rounds: {', '.join(f'{x:.2f}' for x in paired)})"

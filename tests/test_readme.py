@@ -76,7 +76,8 @@ def test_flags_the_prose_says_are_shared_exist_on_each_verb() -> None:
 
 
 def test_readme_blocks_run_as_written(tmp_path: Path) -> None:
-    """The bash blocks top to bottom, then the python block, in an empty folder with a fresh cache."""
+    """The bash blocks top to bottom, then the python block saved as a script, in an empty folder with a fresh
+    cache."""
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "ACTIONLAB_CACHE": str(tmp_path / "c")}
     lines = [ln for b in blocks("bash") for ln in b.splitlines() if ln.strip() and not ln.startswith(SETUP)]
@@ -87,7 +88,7 @@ def test_readme_blocks_run_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (work / "runs" / "cmp" / "report.html").is_file() and (work / "predictions.csv").is_file()
     (python,) = blocks("python")
-    ran = subprocess.run(
-        [sys.executable, "-c", python], cwd=work, env=env, capture_output=True, text=True, timeout=1500
-    )
+    script = work / "quickstart.py"  # a file, as a user saves it: the DataLoader workers import it
+    script.write_text(python)
+    ran = subprocess.run([sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=1500)
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]

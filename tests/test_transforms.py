@@ -125,3 +125,20 @@ def test_shift_and_normalisation_match_their_definitions() -> None:
         want = sign * (gain * ((moved[:, perm].float() / 255 - mean[:, perm]) / std[:, perm]) + offset)
         want = want.mean(1, keepdim=True).expand_as(want) if grey else want
         assert torch.allclose(got, want, atol=1e-5), (seed, dy, dx)
+        major = to_normalised(x, norm, np.random.default_rng(seed), (dy, dx), channel_major=True)
+        assert torch.equal(major, got) and major.transpose(0, 1).is_contiguous(), seed
+
+
+def test_clip_reader_output_is_the_transposed_frames_without_a_copy(frames) -> None:
+    """A 3D preset's clip (3, T, S, S) comes out of the channel-major pass contiguous and equal to the frames'
+    (T, 3, S, S) result transposed, with and without augmentation."""
+    from actionlab.methods.inputs import KINETICS, FrameReader
+    from actionlab.transforms.augment import Augment
+
+    raw = np.ascontiguousarray(frames[:, :32, :32])
+    idx = np.arange(len(raw))
+    for augment in (None, Augment(label_flip={0: 1})):
+        clip, _ = FrameReader(None, 32, "3d", KINETICS, augment).transform(raw, idx, 0, np.random.default_rng(3))
+        flat, _ = FrameReader(None, 32, "2d", KINETICS, augment).transform(raw, idx, 0, np.random.default_rng(3))
+        assert clip.is_contiguous() and clip.shape == (1, 3, len(raw), 32, 32)
+        assert torch.equal(clip, flat.transpose(1, 2))

@@ -55,7 +55,9 @@ def train(
     """
     from actionlab.methods import get_method
     from actionlab.methods.preset import RunContext
+    from actionlab.training.workers import refuse_in_bootstrap
 
+    refuse_in_bootstrap()  # before anything of the run: a worker importing an unguarded script lands here
     preset = get_method(method)  # every registered method is a preset of the one pipeline
     given = dict(options or {})
     checked = preset.Options.build(given, where=method)  # every option checked before any video is read
@@ -73,7 +75,9 @@ def compare(
 ) -> dict[str, Any]:
     """Train every `[LABEL=]METHOD` on one split into out/LABEL; results.json + report.html (see compare.compare)."""
     from actionlab.compare import compare as run_compare
+    from actionlab.training.workers import refuse_in_bootstrap
 
+    refuse_in_bootstrap()
     data, record = _dataset(dataset, int((options or {}).get("seed", 0)))
     if record is not None:
         kwargs.setdefault("dataset_record", record)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 # The presets register themselves when imported; they import torch, so they load on first use of a name below:
 # `actionlab.methods.options` (the declarations `actionlab train --help` reads) then stays torch-free.
-_PRESETS = ("frames", "clips", "flow", "features_mlp", "features_lstm", "two_stream")
+PRESETS = ("frames", "clips", "flow", "features_mlp", "features_lstm", "two_stream")
 
 if TYPE_CHECKING:
     from actionlab.methods.base import Method, Predictions, RunResult, get_method, list_methods, register_method
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     base = importlib.import_module(f"{__name__}.base")
-    for preset in _PRESETS:
+    for preset in PRESETS:
         importlib.import_module(f"{__name__}.{preset}")
     for public in __all__:
         globals()[public] = getattr(base, public)

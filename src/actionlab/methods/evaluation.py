@@ -24,7 +24,8 @@ from actionlab.metrics import evaluate_scores, write_predictions_csv
 from actionlab.models.checkpoint import load_safetensors
 from actionlab.models.joint import JointHeads
 from actionlab.training import distributed
-from actionlab.training.trainer import call_model, loader_workers, resolve_device, to_device, worker_init
+from actionlab.training.trainer import call_model, resolve_device, to_device
+from actionlab.training.workers import batches, loader_options
 
 if TYPE_CHECKING:  # preset.py's Preset.train imports the pipeline, which imports this module
     from actionlab.methods.preset import Preset
@@ -75,13 +76,10 @@ def score_samples(
     loader = DataLoader(
         VideoItems(ok, reader, train=False),
         o.batch_size,
-        num_workers=loader_workers(o.workers, distributed.world()),
-        collate_fn=collate_test,
-        pin_memory=device.type == "cuda",
-        worker_init_fn=worker_init(device),
+        **loader_options(o.workers, device, collate_test, distributed.world().local_size),
     )
     probs, kept, seconds, start = [], [], 0.0, 0
-    for x, _, read in loader:
+    for x, _, read in batches(loader):
         batch = ok[start : start + len(read)]
         start += len(read)
         for s, r in zip(batch, read.tolist()):

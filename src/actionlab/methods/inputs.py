@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, Sampler
 
 from actionlab.data.dataset import Sample
 from actionlab.errors import ActionlabError
+from actionlab.training.batch_slots import shared_out
 from actionlab.training.progress import iterate
 from actionlab.transforms.augment import Augment, to_normalised
 from actionlab.video import probe, read_sampled
@@ -64,10 +65,12 @@ class FrameReader:
         """Decoded frames (N, S, S, 3) at `idx` -> inputs (what predict --timeline feeds its windows through)."""
         v, t = idx.shape if idx.ndim == 2 else (1, idx.size)
         x = torch.from_numpy(frames).reshape(v * t, self.size, self.size, 3).permute(0, 3, 1, 2)
+        # a single 3D clip is normalised into (3, T, S, S) memory: the transpose below is then free
+        major = self.layout == "3d" and v == 1
         if self.augment is not None and rng is not None:
-            x, label = self.augment(x, label, rng, self.norm)
+            x, label = self.augment(x, label, rng, self.norm, major)
         else:
-            x = to_normalised(x, self.norm)
+            x = to_normalised(x, self.norm, channel_major=major)
         x = x.reshape(v, t, 3, self.size, self.size)
         if self.layout == "3d":
             x = x.transpose(1, 2)
@@ -159,13 +162,14 @@ class VideoItems(Dataset):
 def _stack(parts: list[Any]) -> Any:
     if isinstance(parts[0], (tuple, list)):
         return tuple(_stack(list(p)) for p in zip(*parts))
-    return torch.stack(parts)
+    return torch.stack(parts, out=shared_out(parts[0], (len(parts), *parts[0].shape)))
 
 
 def _cat(parts: list[Any]) -> Any:
     if isinstance(parts[0], (tuple, list)):
         return tuple(_cat(list(p)) for p in zip(*parts))
-    return torch.cat(parts)
+    shape = (sum(len(p) for p in parts), *parts[0].shape[1:])
+    return torch.cat(parts, out=shared_out(parts[0], shape))
 
 
 def collate_views(items: list[tuple[Any, int] | None]) -> tuple[Any, torch.Tensor]:

@@ -32,6 +32,7 @@ from actionlab.models.checkpoint import load_torch_weights, save_safetensors
 from actionlab.models.joint import JointHeads
 from actionlab.training import TrainConfig, Trainer, distributed
 from actionlab.training.tracking import Tracker, make_tracker
+from actionlab.training.workers import loader_workers, start_workers_early
 
 AUTO_VAL_FRACTION = 0.1
 # files a fresh (not resumed) run removes first, so nothing of an earlier run in the folder is mistaken for it
@@ -159,6 +160,7 @@ def train_run(preset: Preset[Any], dataset: Any, run_dir: Path, o: TrainOptions,
     with distributed.main_only(run_lock(run_dir)):
         if not context.resume and w.main:
             _clear(run_dir)
+        start_workers_early(loader_workers(o.workers, w.local_size))  # the fork server loads while we probe
         classes = list(dataset.classes)
         train, val, val_source, fraction = training_split(dataset, o)
         # prepare() sees the split this run uses (extraction fits on train only), never computes its own

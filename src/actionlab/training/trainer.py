@@ -12,7 +12,6 @@ VideoItems, frozen modules kept in eval, the bf16 Conv3d guard, sharding one pro
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Sized
@@ -33,6 +32,7 @@ from actionlab.training.config import TrainConfig, build_optimizer, build_schedu
 from actionlab.training.progress import Bar, line
 from actionlab.training.syncbn import sync_batchnorm_cpu
 from actionlab.training.tracking import Tracker, make_tracker
+from actionlab.training.workers import batches, loader_options
 
 STOP_REASONS = ("completed", "early_stopping", "time_budget")
 
@@ -96,27 +96,9 @@ def call_model(model: nn.Module, inputs) -> torch.Tensor:
     return model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
 
 
-def _idle_priority(_: int) -> None:
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
-
-def worker_init(device: torch.device) -> Callable[[int], None] | None:
-    """DataLoader workers of a CPU run decode at SCHED_IDLE priority (Linux), on the cycles the network's threads
-    leave: a worker preempting one of torch's OpenMP threads holds up every other thread at the region's barrier.
-    With that, streaming clip3d training ran at 0.85 of preloaded tensors instead of 0.82 (5 paired runs each,
-    benchmarks/train_data.py). On CUDA the network leaves the CPU to the workers, which keep normal priority."""
-    return _idle_priority if device.type == "cpu" and hasattr(os, "SCHED_IDLE") else None
-
-
 def autocast_dtype(cfg: TrainConfig) -> torch.dtype | None:
     """The autocast dtype of the run's precision (None: fp32)."""
     return torch.bfloat16 if cfg.bf16 else (torch.float16 if cfg.fp16 else None)
-
-
-def loader_workers(requested: int, w: distributed.World) -> int:
-    """DataLoader workers per process: as asked, at most this machine's cores shared by its local ranks."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(requested, max(1, cores // w.local_size)) if requested else 0
 
 
 def _seed_epoch(seed: int, epoch: int) -> None:
@@ -279,7 +261,7 @@ class Trainer:
             cfg.progress and distributed.world().main,
         )
         with torch.set_grad_enabled(train):
-            for inputs, labels in loader:
+            for inputs, labels in batches(loader):
                 # every item of the batch failed to read; under DDP all ranks skip the step together
                 if (distributed.all_min(len(labels), device) if train else len(labels)) == 0:
                     continue
@@ -443,14 +425,8 @@ def _loaders(
 
     Persistent workers: starting them costs seconds per epoch; a dataset's set_epoch reaches them through shared
     memory (methods.inputs.VideoItems does). Pinned memory on CUDA makes the non_blocking copies asynchronous."""
-    workers = loader_workers(cfg.num_workers, w)
-    loading = {
-        "num_workers": workers,
-        "collate_fn": collate_fn,
-        "pin_memory": device.type == "cuda",
-        "persistent_workers": workers > 0,
-        "worker_init_fn": worker_init(device),
-    }
+    loading = loader_options(cfg.num_workers, device, collate_fn, w.local_size)
+    loading["persistent_workers"] = loading["num_workers"] > 0
     make = getattr(train_data, "batch_sampler", None)
     inner = make(cfg.batch_size, True) if callable(make) else None  # the dataset's own batches (joint training)
     sampler = distributed.EpochBatches(len(cast(Sized, train_data)), cfg.batch_size, True, cfg.seed, w, inner)

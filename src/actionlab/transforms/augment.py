@@ -32,12 +32,14 @@ class Augment:
         label: int,
         rng: np.random.Generator,
         norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+        channel_major: bool = False,
     ) -> tuple[torch.Tensor, int]:
-        """(augmented frames, label after a possible mirror).
+        """(augmented frames, label after a possible mirror); not necessarily contiguous.
 
         uint8 frames (with `norm` = per-channel mean, std) are moved geometrically as uint8, then converted to
         normalised float with the colour change in the same pass: a quarter of the memory traffic of doing it
-        all in float, which matters when DataLoader workers share the cores with training.
+        all in float, which matters when DataLoader workers share the cores with training. `channel_major`: see
+        to_normalised.
         """
         lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
         x = x.reshape(-1, c, h, w)
@@ -54,10 +56,10 @@ class Augment:
             x = TF.rotate(x, float(rng.uniform(-self.rotation, self.rotation)))
         moved = _shift_amounts(rng, self.shift) if self.shift else (0, 0)
         if norm is not None:  # colour changes need the uint8 frames; flow (float, no norm) never gets them
-            x = to_normalised(x, norm, rng if self.color and not self.flow else None, moved)
+            x = to_normalised(x, norm, rng if self.color and not self.flow else None, moved, channel_major)
         elif self.shift:
             x = move(move(x, -2, -moved[0]), -1, -moved[1])
-        return x.reshape(*lead, c, h, w).contiguous(), label
+        return x.reshape(*lead, c, h, w), label
 
 
 def to_normalised(
@@ -65,10 +67,14 @@ def to_normalised(
     norm: tuple[tuple[float, ...], tuple[float, ...]],
     rng: np.random.Generator | None = None,
     shift: tuple[int, int] = (0, 0),
+    channel_major: bool = False,
 ) -> torch.Tensor:
     """uint8 (N, 3, H, W) -> (x / 255 - mean) / std as float, with the colour change when an rng is given
     (channel shuffle, sometimes grey, gain/offset, sometimes negative), all as one affine pass; `shift` (dy, dx)
-    translates in the same pass: row i, column j of the result come from x[clamp(i + dy), clamp(j + dx)]."""
+    translates in the same pass: row i, column j of the result come from x[clamp(i + dy), clamp(j + dx)].
+
+    `channel_major`: the result is a (N, 3, H, W) view of (3, N, H, W) memory, which is a 3D network's
+    (3, T, H, W) clip as it is: no transposing copy (16x112² clip, flip/shift/colour: 0.87 instead of 2.0 ms)."""
     mean, std = (np.asarray(v, dtype=np.float64) for v in norm)
     scale, bias = 1.0 / (255.0 * std), -mean / std
     perm = np.arange(3)
@@ -84,7 +90,8 @@ def to_normalised(
     dy, dx = (max(-(n - 1), min(n - 1, d)) for d, n in zip(shift, (h, w)))
     rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))  # the source window
     to_rows, to_cols = slice(max(-dy, 0), h - max(dy, 0)), slice(max(-dx, 0), w - max(dx, 0))
-    out = torch.empty(x.shape, dtype=torch.float32)
+    n = x.shape[0]
+    out = torch.empty((3, n, h, w)).transpose(0, 1) if channel_major else torch.empty((n, 3, h, w))
     # channel by channel: the shuffle, the shift, the uint8 -> float conversion and the scaling in one pass (as
     # separate steps they read the clip four times, and the DataLoader worker's CPU is the budget)
     for k in range(3):
@@ -99,7 +106,9 @@ def to_normalised(
         out[:, :, h - dy :] = out[:, :, h - dy - 1 : h - dy]
     elif dy < 0:
         out[:, :, :-dy] = out[:, :, -dy : -dy + 1]
-    return out.mean(1, keepdim=True).expand_as(out) if grey else out
+    if grey:
+        out.copy_(out.mean(1, keepdim=True).expand_as(out))  # in place: the layout stays
+    return out
 
 
 def _resized_crop(x: torch.Tensor, rng: np.random.Generator, min_scale: float) -> torch.Tensor:
