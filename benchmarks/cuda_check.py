@@ -96,6 +96,7 @@ def steps(
     from actionlab.training.config import TrainConfig, build_optimizer
     from actionlab.training.distributed import World
     from actionlab.training.trainer import _place, autocast_dtype, call_model, to_device
+    from actionlab.training.workers import batches, loader_options
 
     ds = dataset_from_spec(f"folder:{root}")
     preset = get_method(method)
@@ -119,24 +120,23 @@ def steps(
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.fp16)
     loss_fn = torch.nn.CrossEntropyLoss()
     dtype = autocast_dtype(cfg)
+    # started, prioritised and handed over as in training
+    options = loader_options(workers, device, collate_views, prefetch_factor=4)
     loader = DataLoader(
         items,
         batch_size=o.batch_size,
         shuffle=True,
         drop_last=True,
-        num_workers=workers,
-        collate_fn=collate_views,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
+        persistent_workers=options["num_workers"] > 0,
         generator=torch.Generator().manual_seed(0),
-        prefetch_factor=4 if workers else None,
+        **options,
     )
     wait = compute = 0.0
     losses, clips, done, epoch = [], 0, 0, 0
     while done < n_steps + 3:
         items.set_epoch(epoch)
         epoch += 1
-        it = iter(loader)
+        it = batches(loader)
         while done < n_steps + 3:
             t0 = time.perf_counter()
             batch = next(it, None)

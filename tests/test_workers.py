@@ -133,7 +133,7 @@ class _Numbered(Dataset):
 def test_batch_slots_are_reused_and_a_held_batch_is_never_overwritten() -> None:
     """Through batches() each batch is right when used and the worker refills released slots; a consumer that
     keeps every batch (no release) gets them all intact, the later ones in new shared memory."""
-    from actionlab.training.batch_slots import SLOTS_PER_WORKER, Slotted
+    from actionlab.training.batch_slots import SPARE_SLOTS, Slotted
     from actionlab.training.workers import batches
 
     def loader() -> DataLoader:
@@ -146,7 +146,8 @@ def test_batch_slots_are_reused_and_a_held_batch_is_never_overwritten() -> None:
     for k, batch in enumerate(batches(loader())):
         assert intact(*batch, k)
         used.append(batch.slot if isinstance(batch, Slotted) else None)
-    assert None not in used and len(used) == 10 and len(set(used)) <= SLOTS_PER_WORKER
+    slots = 2 + SPARE_SLOTS  # DataLoader's default prefetch_factor, 2
+    assert None not in used and len(used) == 10 and len(set(used)) <= slots
     kept = list(loader())
     assert all(intact(*batch, k) for k, batch in enumerate(kept))
-    assert [isinstance(b, Slotted) for b in kept] == [True] * SLOTS_PER_WORKER + [False] * (10 - SLOTS_PER_WORKER)
+    assert [isinstance(b, Slotted) for b in kept] == [True] * slots + [False] * (10 - slots)

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
-# prefetch_factor (2) batches in flight, the one being trained on, and the one whose release is on its way
-SLOTS_PER_WORKER = 4
+# slots per worker beyond the loader's prefetch_factor (its batches in flight): the one being trained on, and the
+# one whose release is on its way
+SPARE_SLOTS = 2
 
 
 class Slotted(tuple):
@@ -86,12 +87,12 @@ def shared_out(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor | Non
 
 
 class SlotCollate:
-    """A loader's collate function, run in its `workers` workers with the batch slots."""
+    """A loader's collate function, run in its `workers` workers with prefetch_factor + SPARE_SLOTS slots each."""
 
-    def __init__(self, collate_fn: Callable[[list], Any], workers: int) -> None:
+    def __init__(self, collate_fn: Callable[[list], Any], workers: int, prefetch_factor: int = 2) -> None:
         self.collate_fn = collate_fn
         # 0: free, 1: sent and not yet released; made here, shared with the workers through pickling
-        self.state = torch.zeros(workers, SLOTS_PER_WORKER, dtype=torch.int32).share_memory_()
+        self.state = torch.zeros(workers, prefetch_factor + SPARE_SLOTS, dtype=torch.int32).share_memory_()
         self._buffers: list[list[torch.Tensor]] | None = None  # this worker's own slots
 
     def __getstate__(self) -> dict[str, Any]:
@@ -106,7 +107,7 @@ class SlotCollate:
             return self.collate_fn(items)
         assert info is not None
         if self._buffers is None:
-            self._buffers = [[] for _ in range(SLOTS_PER_WORKER)]
+            self._buffers = [[] for _ in range(self.state.shape[1])]
         slot = int(free[0])
         _FILLING = _Filling(self._buffers[slot])
         try:

@@ -112,16 +112,24 @@ def loader_workers(requested: int, local_size: int = 1) -> int:
 
 
 def loader_options(
-    requested: int, device: torch.device, collate_fn: Callable[[list], Any] | None = None, local_size: int = 1
+    requested: int,
+    device: torch.device,
+    collate_fn: Callable[[list], Any] | None = None,
+    local_size: int = 1,
+    prefetch_factor: int = 2,
 ) -> dict[str, Any]:
-    """DataLoader keyword arguments of a streaming loader: workers, how they start, their priority, pinning, and
-    the collate function (run with batch slots in the workers)."""
+    """DataLoader keyword arguments of a streaming loader: workers, how they start, their priority, pinning, the
+    batches each prefetches, and the collate function (run with batch slots in the workers)."""
     workers = loader_workers(requested, local_size)
     options: dict[str, Any] = {"num_workers": workers, "pin_memory": device.type == "cuda", "collate_fn": collate_fn}
     if workers:
-        options |= {"multiprocessing_context": worker_context(), "worker_init_fn": worker_init(device)}
+        options |= {
+            "multiprocessing_context": worker_context(),
+            "worker_init_fn": worker_init(device),
+            "prefetch_factor": prefetch_factor,
+        }
         if collate_fn is not None:
-            options["collate_fn"] = SlotCollate(collate_fn, workers)
+            options["collate_fn"] = SlotCollate(collate_fn, workers, prefetch_factor)
     return options
 
 
