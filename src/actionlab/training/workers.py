@@ -52,7 +52,7 @@ def worker_context() -> Any:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         refuse_in_bootstrap()
-        multiprocessing.set_forkserver_preload(PRELOAD)
+        multiprocessing.set_forkserver_preload(PRELOAD)  # in place of ["__main__"]: the server never runs a script
         from multiprocessing import forkserver
 
         # returns at once: the server imports PRELOAD while this process goes on (probing, building the model)
