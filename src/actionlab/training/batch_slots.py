@@ -102,10 +102,11 @@ class SlotCollate:
         """Collate into a released slot when there is one; else as the collate function alone does."""
         global _FILLING
         info = get_worker_info()
-        free: np.ndarray = np.flatnonzero(self.state[info.id].numpy() == 0) if info is not None else np.zeros(0)
+        if info is None:
+            return self.collate_fn(items)
+        free = np.flatnonzero(self.state[info.id].numpy() == 0)
         if not len(free):
             return self.collate_fn(items)
-        assert info is not None
         if self._buffers is None:
             self._buffers = [[] for _ in range(self.state.shape[1])]
         slot = int(free[0])
