@@ -151,3 +151,37 @@ def test_batch_slots_are_reused_and_a_held_batch_is_never_overwritten() -> None:
     kept = list(loader())
     assert all(intact(*batch, k) for k, batch in enumerate(kept))
     assert [isinstance(b, Slotted) for b in kept] == [True] * slots + [False] * (10 - slots)
+
+
+class _Large(Dataset):
+    """32 items of 1 MiB each."""
+
+    def __len__(self) -> int:
+        return 32
+
+    def __getitem__(self, i: int):
+        return torch.full((1, 256, 1024), float(i)), i
+
+
+def test_refilled_slots_are_not_mapped_again_by_the_trainer() -> None:
+    """Once every slot has come back once, the trainer reads refilled slots through the mapping it kept: almost
+    no page faults (a new 4 MiB mapping per batch would fault at least 64 times, once per 64 KiB fault-around)."""
+    import resource
+
+    from actionlab.training.workers import batches
+
+    loader = DataLoader(
+        _Large(), batch_size=4, persistent_workers=True, **loader_options(1, torch.device("cpu"), collate_views)
+    )
+
+    def intact(x: torch.Tensor, labels: torch.Tensor) -> bool:
+        # reads every element and allocates nothing large (a new 4 MiB result would fault by itself)
+        return x.sum(dim=(1, 2)).tolist() == [256 * 1024 * float(i) for i in labels.tolist()]
+
+    assert all(intact(*batch) for batch in batches(loader))  # every slot sent, mapped and released once
+    before, count = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, 0
+    for batch in batches(loader):
+        assert intact(*batch)
+        count += 1
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert count == 8 and faults < 8 * 64 / 4, faults

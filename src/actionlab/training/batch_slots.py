@@ -7,11 +7,15 @@ cost 16 ms of worker CPU and ~9 ms of the trainer's per batch here, a third of w
 trainer has released. `workers.batches()` releases a batch's slot when its consumer asks for the next batch, so a
 batch stays valid until then. A consumer that iterates the loader itself never releases anything: the worker
 then allocates as torch does, and a batch that is still held is never overwritten.
+
+The trainer keeps its mapping of each slot's buffers after releasing them. torch finds a storage that is still
+mapped in its cache of shared storages when the same buffer comes back, so a refilled slot costs no new mmap and
+no page faults (clip3d: ~300 faults and ~1.5 ms of the trainer's CPU per batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -94,9 +98,11 @@ class SlotCollate:
         # 0: free, 1: sent and not yet released; made here, shared with the workers through pickling
         self.state = torch.zeros(workers, prefetch_factor + SPARE_SLOTS, dtype=torch.int32).share_memory_()
         self._buffers: list[list[torch.Tensor]] | None = None  # this worker's own slots
+        # the trainer's: the shared tensors of each slot's last released batch, kept mapped for the next refill
+        self._mapped: dict[tuple[int, int], list[torch.Tensor]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__, _buffers=None)
+        return dict(self.__dict__, _buffers=None, _mapped={})
 
     def __call__(self, items: list) -> Any:
         """Collate into a released slot when there is one; else as the collate function alone does."""
@@ -122,4 +128,14 @@ class SlotCollate:
     def release(self, batch: Any) -> None:
         """The consumer is done with `batch`: its worker may write its slot again."""
         if isinstance(batch, Slotted):
+            # pinned copies (CUDA) are not the slot's memory: keeping them would only hold pinned memory
+            self._mapped[batch.worker, batch.slot] = [x for x in _tensors(batch) if x.is_shared()]
             self.state[batch.worker, batch.slot] = 0
+
+
+def _tensors(x: Any) -> Iterator[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        yield x
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            yield from _tensors(v)
