@@ -227,3 +227,24 @@ def test_uint8_normalisation_matches_the_float_formula():
     assert torch.allclose(to_normalised(x, KINETICS), (x.float() / 255 - mean) / std, atol=1e-5)
     coloured = to_normalised(x, KINETICS, np.random.default_rng(3))
     assert coloured.shape == x.shape and not torch.allclose(coloured, to_normalised(x, KINETICS))
+
+
+def test_min_steps_raises_the_default_epochs_on_a_small_set_and_records_them(tiny, tmp_path, capsys):
+    """Epochs not given: a small training set gets more epochs (the line says why, config.json records them and
+    min_steps 0, so --config reproduces the run); given epochs are kept; min_steps with epochs is an error."""
+    from actionlab.methods.runs import RunConfig
+
+    opts = {"size": 32, "batch_size": 8, "workers": 0, "frames": 3, "width": 8, "tracker": "none", "min_steps": 70}
+    steps = len(tiny.train) // 8
+    result = get_method("clip3d").train(tiny, tmp_path / "a", opts, context=QUIET)
+    epochs = -(-70 // steps)
+    assert 20 < epochs <= 60 and len(result.history) == epochs
+    assert f"{epochs} epochs instead of 20: {len(tiny.train)} training samples" in capsys.readouterr().err
+    recorded = RunConfig.read(tmp_path / "a").options
+    assert (recorded["epochs"], recorded["min_steps"]) == (epochs, 0)
+    o = get_method("clip3d").Options.restore(recorded)
+    assert o.for_training_set(len(tiny.train))[0].to_dict() == recorded
+    kept, why = get_method("clip3d").Options.build({"epochs": 2}).for_training_set(3)
+    assert kept.epochs == 2 and why is None
+    with pytest.raises(ConfigError, match="min_steps applies only when epochs is not given"):
+        get_method("clip3d").Options.build({"epochs": 2, "min_steps": 10})

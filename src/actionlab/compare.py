@@ -319,7 +319,10 @@ def unchanged_run(run_dir: Path, e: Entry, options: dict[str, Any], record: Any,
         return "its config.json is missing or unreadable"
     if rc.method != e.method:
         return f"it holds a {rc.method} run"
-    if rc.options != get_method(e.method).Options.build(options, where=e.label).to_dict():
+    built = get_method(e.method).Options.build(options, where=e.label)
+    if rc.dataset is not None:
+        built, _ = built.for_training_set(rc.dataset.num_train)  # the epochs the run chose from its training set
+    if rc.options != built.to_dict():
         return "its options differ"
     wanted = (list(record.specs), record.annotations, record.split, record.seed)
     if (

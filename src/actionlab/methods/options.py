@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from actionlab.errors import ConfigError
 from actionlab.options import Options, opt
 from actionlab.training.config import OPTIMIZERS, SCHEDULES
 from actionlab.training.tracking import TRACKERS
 
+T = TypeVar("T", bound="TrainOptions")
+
 FREEZE_RE = re.compile(r"^(none|backbone|all-but-last:[1-9][0-9]*)$")
 # options that only mean something under one schedule: (option, schedules that use it)
+# min_steps raises epochs to at most this multiple of the default: a tiny set is not trained for hundreds of epochs
+AUTO_EPOCHS_CAP = 3
+MIN_STEPS_HELP = (
+    "with epochs not given: more epochs on a small training set, for at least this many optimisation steps "
+    f"(at most {AUTO_EPOCHS_CAP}x epochs; 0: off; config.json records the epochs chosen, and 0)"
+)
 SCHEDULE_OPTIONS = {
     "restart_period": ("cosine-restarts",),
     "gamma": ("exponential", "step"),
@@ -29,6 +38,7 @@ class TrainOptions(Options):
     """How the network is fitted: optimiser, schedule, stopping, precision, seed."""
 
     epochs: int = opt(20, "training epochs (the schedule spans them)", low=1)
+    min_steps: int = opt(0, MIN_STEPS_HELP, low=0)
     batch_size: int = opt(16, "samples per optimisation step", low=1)
     lr: float = opt(1e-3, "peak learning rate", low=1e-12)
     optimizer: str = opt("adamw", "optimiser", choices=OPTIMIZERS)
@@ -73,8 +83,28 @@ class TrainOptions(Options):
                 )
         if self.warmup >= self.epochs:
             raise ConfigError(None, f"warmup ({self.warmup}) must be shorter than epochs ({self.epochs})")
+        if self.given("min_steps") and self.min_steps and self.given("epochs"):
+            raise ConfigError(None, "min_steps applies only when epochs is not given (it chooses the epochs)")
         if not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", self.device):
             raise ConfigError(None, f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
+
+    def for_training_set(self: T, n_train: int) -> tuple[T, str | None]:
+        """These options with the epochs a training set of `n_train` samples gets (epochs not given: at least
+        min_steps optimisation steps, at most AUTO_EPOCHS_CAP x epochs), min_steps then 0 as it has been applied;
+        and the line saying so when it raised them."""
+        if self.given("epochs") or not self.min_steps:
+            return self, None
+        per_epoch = max(1, n_train // self.batch_size)  # training drops the last partial batch
+        epochs = min(AUTO_EPOCHS_CAP * self.epochs, max(self.epochs, -(-self.min_steps // per_epoch)))
+        resolved = self.replace(epochs=epochs, min_steps=0)
+        if epochs == self.epochs:
+            return resolved, None
+        short = "" if epochs * per_epoch >= self.min_steps else f", capped at {AUTO_EPOCHS_CAP}x"
+        why = (
+            f"{epochs} epochs instead of {self.epochs}: {n_train} training samples make {per_epoch} steps of "
+            f"{self.batch_size} per epoch, and min_steps={self.min_steps}{short} (set epochs to choose)"
+        )
+        return resolved, why
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,9 @@ def train_run(preset: Preset[Any], dataset: Any, run_dir: Path, o: TrainOptions,
         # prepare() sees the split this run uses (extraction fits on train only), never computes its own
         extra = preset.prepare(o, dataclasses.replace(dataset, train=train, val=val), run_dir, context)
         train, val, skipped = _readable(preset, o, run_dir, extra, train, val, context.progress)
+        o, more_epochs = o.for_training_set(len(train))
+        if more_epochs and w.main:
+            print(f"{context.label or preset.name}: {more_epochs}", file=sys.stderr)
         parts = joint_parts(dataset)
         torch.manual_seed(o.seed)
         model, init_line, groups, frozen = build_model(preset, o, classes, run_dir, extra, parts)
