@@ -18,13 +18,13 @@ from actionlab.training.tracking import TRACKERS
 T = TypeVar("T", bound="TrainOptions")
 
 FREEZE_RE = re.compile(r"^(none|backbone|all-but-last:[1-9][0-9]*)$")
-# options that only mean something under one schedule: (option, schedules that use it)
 # min_steps raises epochs to at most this multiple of the default: a tiny set is not trained for hundreds of epochs
 AUTO_EPOCHS_CAP = 3
 MIN_STEPS_HELP = (
     "with epochs not given: more epochs on a small training set, for at least this many optimisation steps "
     f"(at most {AUTO_EPOCHS_CAP}x epochs; 0: off; config.json records the epochs chosen, and 0)"
 )
+# options that only mean something under one schedule: (option, schedules that use it)
 SCHEDULE_OPTIONS = {
     "restart_period": ("cosine-restarts",),
     "gamma": ("exponential", "step"),
