@@ -3,10 +3,11 @@
     python benchmarks/ddp_accuracy.py [--seeds 0 1] [--clips-per-class 30] [--epochs 20] [--test-clips-per-class 0]
         [--control]
 
-For each seed: one synthetic set (`actionlab synth`, that seed), then `actionlab train --method clip3d` with the
-default options (20 epochs: the run converges) twice, same seed and global batch: once in one process, once as two
-gloo processes. Prints both top-1, their gap (goal of issue 12: <= 0.02), and whether the two runs wrote the same
-set of test videos, each once. Accuracy, not speed: the numbers do not depend on the machine's load.
+For each seed: one synthetic set (`actionlab synth`, that seed), then `actionlab train --method clip3d` with
+`--epochs` (20; 0: clip3d's own length from min_steps) and otherwise default options twice, same seed and
+global batch: once in one process, once as two gloo processes. Prints both top-1, their gap (goal of issue 12:
+<= 0.02), and whether the two runs wrote the same set of test videos, each once. Accuracy, not speed: the
+numbers do not depend on the machine's load.
 
 With 126 test videos one video is 0.008 of top-1, and two runs whose floating-point sums merely differ in order
 disagree on several videos. `--test-clips-per-class N` tests on the test part of a second synthetic set of N clips
@@ -33,7 +34,8 @@ def _train(
     cli: list[str], root: Path, out: Path, seed: int, epochs: int, env: dict[str, str] | None = None
 ) -> tuple[float, list[str], float]:
     args = ["train", "--dataset", f"folder:{root}", "--method", "clip3d", "--seed", str(seed)]
-    args += ["--epochs", str(epochs), "--workers", "1", "--tracker", "none", "--out", str(out)]
+    args += ["--epochs", str(epochs)] if epochs else []  # 0: the preset's default length (min_steps)
+    args += ["--workers", "1", "--tracker", "none", "--out", str(out)]
     start = time.perf_counter()
     subprocess.run([*cli, *args], check=True, capture_output=True, env=env)
     wall = time.perf_counter() - start
@@ -48,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--clips-per-class", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=20, help="0: not given (clip3d's min_steps rule)")
     parser.add_argument("--test-clips-per-class", type=int, default=0, help="0: the set's own test split")
     parser.add_argument("--control", action="store_true", help="also one process with OMP_NUM_THREADS=1")
     args = parser.parse_args()
@@ -84,7 +86,8 @@ def main() -> None:
                 flush=True,
             )
         worst = max(gaps)
-        print(f"largest gap {worst:.3f} (goal <= 0.02) {'OK' if worst <= 0.02 else 'MISSED'}")
+        ok = worst <= 0.02 + 1e-9  # 7 of 350 videos is 0.02, which float subtraction may put a hair above
+        print(f"largest gap {worst:.3f} (goal <= 0.02) {'OK' if ok else 'MISSED'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
