@@ -150,6 +150,33 @@ def test_cpu_batchnorm_is_synchronised_over_processes(tmp_path: Path) -> None:
     assert torch.allclose(ranks[0]["weight_grad"] + ranks[1]["weight_grad"], bn.weight.grad, atol=1e-3)
 
 
+def _verb_rank(rank: int, init: str, out: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    rc = main(["methods"])
+    Path(f"{out}{rank}").write_text(f"{rc} {dist.is_initialized()}")
+
+
+def test_a_verb_leaves_the_process_group_when_it_ends(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    out = str(tmp_path / "rank")
+    mp.spawn(_verb_rank, args=(f"file://{tmp_path / 'rdzv'}", out), nprocs=2)
+    assert [Path(f"{out}{r}").read_text() for r in range(2)] == ["0 False", "0 False"]
+
+
+def test_a_torchrun_process_ends_without_finalisation_but_with_its_exit_work_done() -> None:
+    # gloo threads freeing tensors during interpreter finalisation aborted a rank (SIGABRT, seen in CI)
+    code = (
+        "import atexit, sys; atexit.register(lambda: print('atexit ran'));"
+        "from actionlab.training.distributed import exit_process; print('buffered', end=' ');"
+        "sys.stderr.write('err'); exit_process(3)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "buffered atexit ran\n", "err")
+
+
 def test_nproc_must_be_positive(video_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert (
         main(["train", "--dataset", f"folder:{video_root}", "--out", str(tmp_path / "r"), "--nproc", "0", *ARGS]) == 2

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    rc = 1
     try:
         rc = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"actionlab {args.verb}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _leave_process_group(rc == 0)
 
 
 def run() -> None:
@@ -67,7 +70,20 @@ def run() -> None:
     # The interpreter's last garbage collection walks every object torch's import made: 0.6-1 s on a 2-core machine
     # for a process about to end (benchmarks/cli_exit.py); frozen objects are skipped (atexit handlers still run).
     gc.freeze()
+    if "torch.distributed" in sys.modules:
+        from actionlab.training import distributed
+
+        if distributed.launched():
+            distributed.exit_process(rc)
     sys.exit(rc)
+
+
+def _leave_process_group(clean: bool) -> None:
+    """Under torchrun, leave the process group while the interpreter is whole (torch is imported only if used)."""
+    if "torch.distributed" in sys.modules:
+        from actionlab.training import distributed
+
+        distributed.teardown(clean)
 
 
 def _broken_pipe() -> int:

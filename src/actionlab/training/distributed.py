@@ -9,10 +9,11 @@ permutation, not the one-process run's batches (the global batch and its shuffle
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -74,6 +75,32 @@ def setup(device: str = "auto") -> World:
     if not w.main:  # one copy of every result line: only rank 0 prints to stdout (errors still reach stderr)
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open for the life of the process)
     return w
+
+
+def teardown(clean: bool) -> None:
+    """Leave the process group (a no-op without one). After a `clean` run every rank first waits for the
+    others, so none leaves while another is still in a collective; after an error it leaves at once (torchrun
+    stops the others)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if clean and world().active:
+        dist.barrier()
+    dist.destroy_process_group()
+
+
+def exit_process(code: int) -> None:
+    """End a torchrun process without interpreter finalisation: atexit handlers run and the streams are
+    flushed, then os._exit.
+
+    destroy_process_group does not stop gloo's worker threads while DistributedDataParallel still holds the
+    group (torch keeps references past the wrapper's life), and such a thread freeing a finished collective's
+    tensors needs the GIL: during finalisation that aborts the process ("terminate called without an active
+    exception", SIGABRT; seen in CI on one rank in ~20 runs)."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            stream.flush()
+    os._exit(code)
 
 
 def launch_local(nproc: int, argv: list[str]) -> int:
