@@ -14,6 +14,7 @@ import importlib
 import os
 import pkgutil
 import sys
+from types import ModuleType
 
 # Set before any verb imports torch (libgomp reads it once). Waiting OpenMP threads spin ~300k iterations by
 # default; while DataLoader workers decode on the same cores that spinning takes their CPU. 20k measured +5-8 %
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"actionlab {args.verb}: interrupted", file=sys.stderr)
         return 130
     finally:
-        _leave_process_group(rc == 0)
+        distributed = _distributed()
+        if distributed is not None:  # leave the process group while the interpreter is whole
+            distributed.teardown(rc == 0)
 
 
 def run() -> None:
@@ -70,20 +73,20 @@ def run() -> None:
     # The interpreter's last garbage collection walks every object torch's import made: 0.6-1 s on a 2-core machine
     # for a process about to end (benchmarks/cli_exit.py); frozen objects are skipped (atexit handlers still run).
     gc.freeze()
-    if "torch.distributed" in sys.modules:
-        from actionlab.training import distributed
-
-        if distributed.launched():
-            distributed.exit_process(rc)
+    distributed = _distributed()
+    if distributed is not None and distributed.launched():
+        distributed.exit_process(rc)
     sys.exit(rc)
 
 
-def _leave_process_group(clean: bool) -> None:
-    """Under torchrun, leave the process group while the interpreter is whole (torch is imported only if used)."""
-    if "torch.distributed" in sys.modules:
-        from actionlab.training import distributed
+def _distributed() -> ModuleType | None:
+    """actionlab.training.distributed once a verb has loaded torch.distributed, else None (a light verb never
+    imports torch only to end)."""
+    if "torch.distributed" not in sys.modules:
+        return None
+    from actionlab.training import distributed
 
-        distributed.teardown(clean)
+    return distributed
 
 
 def _broken_pipe() -> int:
